@@ -1,0 +1,176 @@
+package client
+
+import (
+	"context"
+	"crypto/subtle"
+	"fmt"
+	"log/slog"
+	"net/url"
+	"strings"
+	"time"
+
+	"golang.org/x/oauth2"
+)
+
+// AuthResponse is the query of the redirect back from the provider (RFC 6749
+// section 4.1.2, RFC 9207), as ParseAuthResponse reads it.
+type AuthResponse struct {
+	Code   string
+	State  string
+	Issuer string     // the iss parameter, "" when absent
+	Error  *AuthError // set for an error response
+}
+
+// ParseAuthResponse reads the callback query. It rejects a query that
+// repeats a parameter (RFC 6749 section 3.1) with ErrMalformedResponse. It
+// does not check the values; Callback does.
+func ParseAuthResponse(query url.Values) (*AuthResponse, error) {
+	one := func(name string) (string, error) {
+		v := query[name]
+		switch len(v) {
+		case 0:
+			return "", nil
+		case 1:
+			return v[0], nil
+		default:
+			return "", fmt.Errorf("%w: %s repeated", ErrMalformedResponse, name)
+		}
+	}
+	var r AuthResponse
+	var errCode, errDesc, errURI string
+	for _, f := range []struct {
+		name string
+		dst  *string
+	}{
+		{"code", &r.Code}, {"state", &r.State}, {"iss", &r.Issuer},
+		{"error", &errCode}, {"error_description", &errDesc}, {"error_uri", &errURI},
+	} {
+		v, err := one(f.name)
+		if err != nil {
+			return nil, err
+		}
+		*f.dst = v
+	}
+	if errCode != "" {
+		r.Error = &AuthError{Code: errCode, Description: errDesc, URI: errURI}
+	}
+	return &r, nil
+}
+
+// Callback completes the login: it checks the authorization response in
+// query against flow, exchanges the code (with the PKCE verifier) and
+// verifies the ID token. In order:
+//   - the iss parameter, when present or when the provider advertises it,
+//     must be the issuer (RFC 9207): ErrIssuerMismatch, ErrMissingIssuer;
+//   - state must equal flow.State, compared in constant time: ErrStateMismatch;
+//   - an error response yields an *AuthError;
+//   - the code is exchanged: *TokenError, ErrProviderUnavailable, ErrProviderResponse;
+//   - the response must be a Bearer token with an ID token: ErrProviderResponse;
+//   - the ID token is verified with flow's nonce and max_age and the access
+//     token's hash (see VerifyIDToken).
+func (rp *RP) Callback(ctx context.Context, flow Flow, query url.Values) (*Tokens, error) {
+	resp, err := ParseAuthResponse(query)
+	if err != nil {
+		return nil, err
+	}
+	md := rp.provider.Metadata()
+	switch {
+	case resp.Issuer != "":
+		if resp.Issuer != md.Issuer && resp.Issuer != rp.cfg.Issuer {
+			return nil, fmt.Errorf("%w: %q", ErrIssuerMismatch, resp.Issuer)
+		}
+	case md.AuthorizationResponseISSParameterSupported:
+		return nil, ErrMissingIssuer
+	}
+	if flow.State == "" || subtle.ConstantTimeCompare([]byte(resp.State), []byte(flow.State)) != 1 {
+		return nil, ErrStateMismatch
+	}
+	if resp.Error != nil {
+		return nil, resp.Error
+	}
+	if resp.Code == "" {
+		return nil, ErrMissingCode
+	}
+	tok, err := rp.oauth2Config(md).Exchange(rp.oauth2Context(ctx), resp.Code, oauth2.VerifierOption(flow.Verifier))
+	if err != nil {
+		return nil, tokenError(err)
+	}
+	tokens, err := newTokens(tok)
+	if err != nil {
+		return nil, err
+	}
+	if tokens.RawIDToken == "" {
+		return nil, fmt.Errorf("%w: no id_token in the token response", ErrProviderResponse)
+	}
+	tokens.IDToken, err = rp.VerifyIDToken(ctx, tokens.RawIDToken, IDTokenChecks{
+		Nonce:       flow.Nonce,
+		MaxAge:      flow.MaxAge,
+		AccessToken: tokens.AccessToken,
+	})
+	if err != nil {
+		return nil, err
+	}
+	return tokens, nil
+}
+
+// Tokens are what the token endpoint issued, with the ID token verified.
+// Its String, GoString and LogValue methods redact the tokens.
+type Tokens struct {
+	AccessToken  string
+	TokenType    string    // "Bearer"
+	RefreshToken string    // "" when none was issued
+	Expiry       time.Time // of the access token; zero when the provider did not say
+	Scope        string    // the granted scope, when the provider says (RFC 6749 section 5.1)
+
+	RawIDToken string   // the compact ID token, for id_token_hint at logout
+	IDToken    *IDToken // verified; nil after a refresh that returned no ID token
+}
+
+func newTokens(t *oauth2.Token) (*Tokens, error) {
+	if !strings.EqualFold(t.TokenType, "Bearer") {
+		return nil, fmt.Errorf("%w: token_type %q, want Bearer", ErrProviderResponse, t.TokenType)
+	}
+	tokens := &Tokens{
+		AccessToken:  t.AccessToken,
+		TokenType:    "Bearer",
+		RefreshToken: t.RefreshToken,
+		Expiry:       t.Expiry,
+	}
+	tokens.RawIDToken, _ = t.Extra("id_token").(string)
+	tokens.Scope, _ = t.Extra("scope").(string)
+	return tokens, nil
+}
+
+// OAuth2 returns the tokens as an *oauth2.Token, with the raw ID token as its
+// "id_token" extra.
+func (t *Tokens) OAuth2() *oauth2.Token {
+	tok := &oauth2.Token{
+		AccessToken:  t.AccessToken,
+		TokenType:    t.TokenType,
+		RefreshToken: t.RefreshToken,
+		Expiry:       t.Expiry,
+	}
+	if t.RawIDToken != "" {
+		tok = tok.WithExtra(map[string]any{"id_token": t.RawIDToken})
+	}
+	return tok
+}
+
+// String describes the tokens without revealing them.
+func (t *Tokens) String() string {
+	sub := ""
+	if t.IDToken != nil {
+		sub = t.IDToken.Subject
+	}
+	return fmt.Sprintf("client.Tokens{TokenType:%s Expiry:%s Subject:%q AccessToken:%s RefreshToken:%s RawIDToken:%s}",
+		t.TokenType, t.Expiry.Format(time.RFC3339), sub,
+		redacted(t.AccessToken), redacted(t.RefreshToken), redacted(t.RawIDToken))
+}
+
+// GoString is String, so that %#v redacts too.
+func (t *Tokens) GoString() string { return t.String() }
+
+// LogValue describes the tokens in structured logs without revealing them.
+func (t *Tokens) LogValue() slog.Value {
+	return slog.StringValue(t.String())
+}

@@ -1,0 +1,142 @@
+package client
+
+import (
+	"errors"
+	"fmt"
+)
+
+// Errors of configuration.
+var (
+	// ErrInvalidConfig: a Config field is wrong; the message says which.
+	ErrInvalidConfig = errors.New("client: invalid config")
+)
+
+// Errors of the authorization response (the callback), RFC 6749 section
+// 4.1.2 and RFC 9207.
+var (
+	// ErrMalformedResponse: the callback's query repeats a parameter or is
+	// otherwise unusable (RFC 6749 section 3.1).
+	ErrMalformedResponse = errors.New("client: malformed authorization response")
+
+	// ErrStateMismatch: the state parameter is missing or is not the one
+	// sent (RFC 6749 section 10.12, CSRF).
+	ErrStateMismatch = errors.New("client: state mismatch")
+
+	// ErrIssuerMismatch: the iss parameter names another issuer (RFC 9207
+	// section 2.4: mix-up attack).
+	ErrIssuerMismatch = errors.New("client: authorization response from another issuer")
+
+	// ErrMissingIssuer: the provider advertises
+	// authorization_response_iss_parameter_supported but the response has no
+	// iss parameter (RFC 9207 section 2.4).
+	ErrMissingIssuer = errors.New("client: authorization response lacks iss")
+
+	// ErrMissingCode: a successful response without a code.
+	ErrMissingCode = errors.New("client: authorization response lacks code")
+)
+
+// Errors of the token endpoint.
+var (
+	// ErrInvalidGrant: the provider rejected the code or refresh token
+	// (expired, revoked, already used, or issued to someone else). For a
+	// refresh this means the login is over. The error is a *TokenError.
+	ErrInvalidGrant = errors.New("client: invalid grant")
+
+	// ErrProviderUnavailable: the provider could not be reached, timed out,
+	// or answered with a server error (5xx). Retrying later may succeed.
+	ErrProviderUnavailable = errors.New("client: provider unavailable")
+
+	// ErrProviderResponse: the provider answered, but not as the protocol
+	// says (not JSON, missing access_token, a token_type other than Bearer,
+	// no id_token where one is required).
+	ErrProviderResponse = errors.New("client: invalid response from provider")
+)
+
+// Errors of token verification: ID tokens (OpenID Connect Core 3.1.3.7),
+// ID tokens on refresh (section 12.2) and logout tokens (Back-Channel Logout
+// 1.0 section 2.6). Each check has its own error.
+var (
+	ErrMalformedToken         = errors.New("client: malformed token")
+	ErrUnsupportedAlgorithm   = errors.New("client: token signed with a disallowed algorithm")
+	ErrInvalidSignature       = errors.New("client: invalid token signature")
+	ErrInvalidIssuer          = errors.New("client: token from another issuer")
+	ErrInvalidAudience        = errors.New("client: token not for this client")
+	ErrInvalidAuthorizedParty = errors.New("client: token azp is not this client")
+	ErrExpired                = errors.New("client: token expired")
+	ErrIssuedInFuture         = errors.New("client: token issued in the future")
+	ErrInvalidNonce           = errors.New("client: token nonce mismatch")
+	ErrMissingSubject         = errors.New("client: token has no sub")
+	ErrAccessTokenHash        = errors.New("client: at_hash does not match the access token")
+	ErrAuthTime               = errors.New("client: auth_time missing or older than max_age")
+	ErrSubjectMismatch        = errors.New("client: subject differs from the original ID token")
+	ErrInvalidTokenType       = errors.New("client: token of another type")
+)
+
+// Errors of userinfo, logout and revocation.
+var (
+	// ErrNoEndpoint: the provider does not offer the endpoint asked for
+	// (userinfo, end_session, revocation).
+	ErrNoEndpoint = errors.New("client: provider has no such endpoint")
+
+	// ErrUserInfoSubject: the userinfo response's sub is not the ID
+	// token's (OpenID Connect Core 5.3.2).
+	ErrUserInfoSubject = errors.New("client: userinfo sub does not match the ID token")
+
+	// ErrAccessTokenRejected: a resource (userinfo) answered 401 to the
+	// access token: it expired or was revoked.
+	ErrAccessTokenRejected = errors.New("client: access token rejected")
+
+	// Logout tokens (Back-Channel Logout 1.0 section 2.6).
+	ErrLogoutEvent   = errors.New("client: logout token lacks the back-channel logout event")
+	ErrLogoutNonce   = errors.New("client: logout token carries a nonce")
+	ErrLogoutSubject = errors.New("client: logout token has neither sid nor sub")
+	ErrLogoutReplay  = errors.New("client: logout token replayed (jti seen before)")
+)
+
+// AuthError is an error response from the authorization endpoint (RFC 6749
+// section 4.1.2.1), such as access_denied when the user declines.
+type AuthError struct {
+	Code        string // the error parameter, e.g. "access_denied"
+	Description string // error_description, human-readable, may be empty
+	URI         string // error_uri, may be empty
+}
+
+func (e *AuthError) Error() string {
+	if e.Description != "" {
+		return fmt.Sprintf("client: authorization failed: %s: %s", e.Code, e.Description)
+	}
+	return "client: authorization failed: " + e.Code
+}
+
+// TokenError is an error response from the token endpoint (RFC 6749 section
+// 5.2). errors.Is(err, ErrInvalidGrant) holds when Code is "invalid_grant",
+// and errors.Is(err, ErrProviderUnavailable) when StatusCode is 5xx.
+type TokenError struct {
+	Code        string // e.g. "invalid_grant", "invalid_client"; may be empty
+	Description string
+	StatusCode  int
+	Err         error // the underlying *oauth2.RetrieveError
+}
+
+func (e *TokenError) Error() string {
+	switch {
+	case e.Code != "" && e.Description != "":
+		return fmt.Sprintf("client: token endpoint: %s: %s", e.Code, e.Description)
+	case e.Code != "":
+		return "client: token endpoint: " + e.Code
+	default:
+		return fmt.Sprintf("client: token endpoint: status %d", e.StatusCode)
+	}
+}
+
+func (e *TokenError) Is(target error) bool {
+	switch target {
+	case ErrInvalidGrant:
+		return e.Code == "invalid_grant"
+	case ErrProviderUnavailable:
+		return e.StatusCode >= 500
+	}
+	return false
+}
+
+func (e *TokenError) Unwrap() error { return e.Err }

@@ -1,0 +1,264 @@
+package client
+
+import (
+	"context"
+	"crypto/sha256"
+	"crypto/sha512"
+	"crypto/subtle"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"hash"
+	"slices"
+	"strings"
+	"time"
+
+	jose "github.com/go-jose/go-jose/v4"
+
+	"github.com/oidcrp/oidcrp/discovery"
+)
+
+// IDToken is a verified ID token (OpenID Connect Core section 2). Claims
+// decodes the rest of its payload.
+type IDToken struct {
+	Issuer          string
+	Subject         string
+	Audience        []string
+	AuthorizedParty string    // azp, "" when absent
+	Expiry          time.Time // exp
+	IssuedAt        time.Time // iat
+	AuthTime        time.Time // auth_time, zero when absent
+	Nonce           string
+	SessionID       string // sid: the provider's session, named by logout requests
+	ACR             string
+	AMR             []string
+	AccessTokenHash string // at_hash, "" when absent
+
+	claims []byte
+}
+
+// Claims decodes the token's payload into v, as json.Unmarshal does.
+func (t *IDToken) Claims(v any) error {
+	return json.Unmarshal(t.claims, v)
+}
+
+// RawClaims returns the token's payload, a JSON object.
+func (t *IDToken) RawClaims() []byte { return t.claims }
+
+// IDTokenChecks are the expectations an ID token is checked against that
+// depend on the request it answers.
+type IDTokenChecks struct {
+	// Nonce, if set, must equal the token's nonce claim. ID tokens answering
+	// an authorization request always carry one: Callback sets it from the Flow.
+	Nonce string
+
+	// MaxAge, if positive, was sent as max_age: the token must carry
+	// auth_time no older than MaxAge (OpenID Connect Core 3.1.2.1).
+	MaxAge time.Duration
+
+	// AccessToken, if set, is the access token issued with the ID token: an
+	// at_hash claim present in the token must be its hash (section 3.1.3.8).
+	AccessToken string
+}
+
+// VerifyIDToken verifies raw as an ID token of this client, following OpenID
+// Connect Core 3.1.3.7: the signature with the provider's keys and an
+// algorithm it advertises (never "none"; HMAC only with
+// Config.HMACSignatures), iss, aud, azp, exp, iat, sub, and, per checks,
+// nonce, auth_time and at_hash. Each failed check has its own error
+// (ErrInvalidSignature, ErrInvalidIssuer, ...).
+func (rp *RP) VerifyIDToken(ctx context.Context, raw string, checks IDTokenChecks) (*IDToken, error) {
+	md := rp.provider.Metadata()
+	payload, jws, err := rp.verifySignature(ctx, raw, md.IDTokenSigningAlgValuesSupported)
+	if err != nil {
+		return nil, err
+	}
+	if typ := tokenType(jws); typ != "" && !strings.EqualFold(typ, "JWT") && !strings.EqualFold(typ, "application/jwt") {
+		return nil, fmt.Errorf("%w: typ %q is not an ID token's", ErrInvalidTokenType, typ)
+	}
+	var c jwtClaims
+	if err := json.Unmarshal(payload, &c); err != nil {
+		return nil, fmt.Errorf("%w: payload: %v", ErrMalformedToken, err)
+	}
+	now := rp.cfg.Now()
+	if err := rp.checkCommon(&c, md, now, true); err != nil {
+		return nil, err
+	}
+	if c.Subject == "" {
+		return nil, ErrMissingSubject
+	}
+	if checks.Nonce != "" && (c.Nonce == nil || subtle.ConstantTimeCompare([]byte(*c.Nonce), []byte(checks.Nonce)) != 1) {
+		return nil, ErrInvalidNonce
+	}
+	if checks.MaxAge > 0 {
+		if c.AuthTime == nil {
+			return nil, fmt.Errorf("%w: max_age was sent but auth_time is absent", ErrAuthTime)
+		}
+		if now.After(c.AuthTime.time().Add(checks.MaxAge + rp.cfg.ClockSkew)) {
+			return nil, fmt.Errorf("%w: authenticated at %v, max_age %v", ErrAuthTime, c.AuthTime.time().UTC(), checks.MaxAge)
+		}
+	}
+	if c.AtHash != "" && checks.AccessToken != "" {
+		if !checkHash(jws.Signatures[0].Header.Algorithm, checks.AccessToken, c.AtHash) {
+			return nil, ErrAccessTokenHash
+		}
+	}
+	t := &IDToken{
+		Issuer:          c.Issuer,
+		Subject:         c.Subject,
+		Audience:        c.Audience,
+		AuthorizedParty: c.AZP,
+		Expiry:          c.Expiry.time(),
+		IssuedAt:        c.IssuedAt.time(),
+		AuthTime:        c.AuthTime.time(),
+		SessionID:       c.SID,
+		ACR:             c.ACR,
+		AMR:             c.AMR,
+		AccessTokenHash: c.AtHash,
+		claims:          payload,
+	}
+	if c.Nonce != nil {
+		t.Nonce = *c.Nonce
+	}
+	return t, nil
+}
+
+// verifySignature parses raw once and verifies its signature with an
+// algorithm the provider advertises in advertised (RS256 when it lists
+// none) that this client accepts.
+func (rp *RP) verifySignature(ctx context.Context, raw string, advertised []string) ([]byte, *jose.JSONWebSignature, error) {
+	algs := rp.allowedAlgorithms(advertised)
+	jws, err := jose.ParseSignedCompact(raw, algs)
+	if err != nil {
+		var unexpected *jose.ErrUnexpectedSignatureAlgorithm
+		if errors.As(err, &unexpected) {
+			return nil, nil, fmt.Errorf("%w: %s", ErrUnsupportedAlgorithm, unexpected.Got)
+		}
+		return nil, nil, fmt.Errorf("%w: %v", ErrMalformedToken, err)
+	}
+	if len(jws.Signatures) != 1 {
+		return nil, nil, fmt.Errorf("%w: %d signatures", ErrMalformedToken, len(jws.Signatures))
+	}
+	var payload []byte
+	if alg := jws.Signatures[0].Header.Algorithm; strings.HasPrefix(alg, "HS") {
+		payload, err = jws.Verify([]byte(rp.cfg.ClientSecret))
+		if err != nil {
+			err = fmt.Errorf("%w: %v", ErrInvalidSignature, err)
+		}
+	} else {
+		payload, err = rp.provider.KeySet().Verify(ctx, jws)
+		switch {
+		case errors.Is(err, discovery.ErrFetch):
+			err = fmt.Errorf("%w: %w", ErrProviderUnavailable, err)
+		case err != nil:
+			err = fmt.Errorf("%w: %w", ErrInvalidSignature, err)
+		}
+	}
+	if err != nil {
+		return nil, nil, err
+	}
+	return payload, jws, nil
+}
+
+// allowedAlgorithms is advertised ∩ what we verify: the asymmetric
+// algorithms, and HMAC ones only when enabled. Absent a list, RS256, the
+// default of OpenID Connect Discovery 1.0.
+func (rp *RP) allowedAlgorithms(advertised []string) []jose.SignatureAlgorithm {
+	if len(advertised) == 0 {
+		return []jose.SignatureAlgorithm{jose.RS256}
+	}
+	algs := make([]jose.SignatureAlgorithm, 0, len(advertised))
+	for _, a := range advertised {
+		alg := jose.SignatureAlgorithm(a)
+		switch {
+		case slices.Contains(discovery.SignatureAlgorithms, alg):
+		case rp.cfg.HMACSignatures && (alg == jose.HS256 || alg == jose.HS384 || alg == jose.HS512):
+		default:
+			continue // "none", or one we do not verify
+		}
+		algs = append(algs, alg)
+	}
+	return algs
+}
+
+// checkCommon checks the claims every token of the provider for this client
+// shares: iss, aud, azp, exp (required when needExp), iat.
+func (rp *RP) checkCommon(c *jwtClaims, md *discovery.Metadata, now time.Time, needExp bool) error {
+	if !rp.issuerMatches(c, md) {
+		return fmt.Errorf("%w: %q", ErrInvalidIssuer, c.Issuer)
+	}
+	if !c.Audience.contains(rp.cfg.ClientID) {
+		return fmt.Errorf("%w: aud %q", ErrInvalidAudience, []string(c.Audience))
+	}
+	for _, a := range c.Audience {
+		if a != rp.cfg.ClientID && !slices.Contains(rp.cfg.TrustedAudiences, a) {
+			return fmt.Errorf("%w: untrusted audience %q", ErrInvalidAudience, a)
+		}
+	}
+	if c.AZP != "" && c.AZP != rp.cfg.ClientID {
+		return fmt.Errorf("%w: %q", ErrInvalidAuthorizedParty, c.AZP)
+	}
+	if len(c.Audience) > 1 && c.AZP == "" {
+		return fmt.Errorf("%w: several audiences and no azp", ErrInvalidAuthorizedParty)
+	}
+	skew := rp.cfg.ClockSkew
+	if c.Expiry == nil {
+		if needExp {
+			return fmt.Errorf("%w: no exp", ErrExpired)
+		}
+	} else if !now.Before(c.Expiry.time().Add(skew)) {
+		return fmt.Errorf("%w: at %v", ErrExpired, c.Expiry.time().UTC())
+	}
+	if c.IssuedAt == nil {
+		return fmt.Errorf("%w: no iat", ErrMalformedToken)
+	}
+	if c.IssuedAt.time().After(now.Add(skew)) {
+		return fmt.Errorf("%w: iat %v", ErrIssuedInFuture, c.IssuedAt.time().UTC())
+	}
+	return nil
+}
+
+// issuerMatches compares iss with the provider's issuer, exactly. When the
+// issuer check of discovery was skipped, the document's issuer may be a
+// template holding "{tenantid}", which the token's tid claim fills in.
+func (rp *RP) issuerMatches(c *jwtClaims, md *discovery.Metadata) bool {
+	if c.Issuer == rp.cfg.Issuer {
+		return true
+	}
+	if !rp.cfg.InsecureSkipIssuerCheck {
+		return false
+	}
+	if c.Issuer == md.Issuer {
+		return true
+	}
+	return strings.Contains(md.Issuer, "{tenantid}") && c.TenantID != "" &&
+		!strings.ContainsAny(c.TenantID, "/?#") &&
+		c.Issuer == strings.ReplaceAll(md.Issuer, "{tenantid}", c.TenantID)
+}
+
+// checkHash reports whether claim is the left half of the hash of value,
+// with the hash of the token's signing algorithm (OpenID Connect Core
+// 3.1.3.6; EdDSA uses SHA-512 as for Ed25519).
+func checkHash(alg, value, claim string) bool {
+	var h hash.Hash
+	switch {
+	case strings.HasSuffix(alg, "256"):
+		h = sha256.New()
+	case strings.HasSuffix(alg, "384"):
+		h = sha512.New384()
+	case strings.HasSuffix(alg, "512"), alg == "EdDSA":
+		h = sha512.New()
+	default:
+		return false
+	}
+	h.Write([]byte(value))
+	sum := h.Sum(nil)
+	want := base64.RawURLEncoding.EncodeToString(sum[:len(sum)/2])
+	return subtle.ConstantTimeCompare([]byte(want), []byte(claim)) == 1
+}
+
+func tokenType(jws *jose.JSONWebSignature) string {
+	typ, _ := jws.Signatures[0].Header.ExtraHeaders[jose.HeaderType].(string)
+	return typ
+}

@@ -1,0 +1,104 @@
+package client
+
+import (
+	"context"
+	"encoding/base64"
+	"encoding/json"
+	"fmt"
+	"slices"
+	"strings"
+
+	"golang.org/x/oauth2"
+)
+
+// Refresh redeems refreshToken for new tokens (RFC 6749 section 6), under
+// ctx. previousIDToken is the ID token of the login being refreshed; if the
+// provider returns a new ID token, it is verified and must match the
+// previous one as OpenID Connect Core 12.2 says: same iss, sub, aud and
+// auth_time, and a nonce, if any, equal to the original's (errors
+// ErrInvalidIssuer, ErrSubjectMismatch, ErrInvalidAudience, ErrAuthTime,
+// ErrInvalidNonce). If the provider does not rotate the refresh token, the
+// old one is kept in the result.
+//
+// A refresh token that is no longer valid fails with a *TokenError matching
+// ErrInvalidGrant: the login is over. An unreachable or failing provider
+// gives ErrProviderUnavailable: try again later.
+func (rp *RP) Refresh(ctx context.Context, refreshToken, previousIDToken string) (*Tokens, error) {
+	if refreshToken == "" {
+		return nil, fmt.Errorf("%w: no refresh token", ErrInvalidGrant)
+	}
+	md := rp.provider.Metadata()
+	src := rp.oauth2Config(md).TokenSource(rp.oauth2Context(ctx), &oauth2.Token{RefreshToken: refreshToken})
+	tok, err := src.Token()
+	if err != nil {
+		return nil, tokenError(err)
+	}
+	tokens, err := newTokens(tok)
+	if err != nil {
+		return nil, err
+	}
+	if tokens.RawIDToken == "" {
+		return tokens, nil
+	}
+	tokens.IDToken, err = rp.VerifyIDToken(ctx, tokens.RawIDToken, IDTokenChecks{AccessToken: tokens.AccessToken})
+	if err != nil {
+		return nil, err
+	}
+	if previousIDToken != "" {
+		if err := sameLogin(previousIDToken, tokens.IDToken); err != nil {
+			return nil, err
+		}
+	}
+	return tokens, nil
+}
+
+// sameLogin checks an ID token issued on refresh against the one issued at
+// login (OpenID Connect Core 12.2). The previous token was verified when it
+// was issued, so its payload is only decoded here.
+func sameLogin(previous string, next *IDToken) error {
+	var prev jwtClaims
+	if err := decodePayload(previous, &prev); err != nil {
+		return fmt.Errorf("previous ID token: %w", err)
+	}
+	switch {
+	case prev.Issuer != next.Issuer:
+		return fmt.Errorf("%w: %q after %q", ErrInvalidIssuer, next.Issuer, prev.Issuer)
+	case prev.Subject != next.Subject:
+		return fmt.Errorf("%w: %q after %q", ErrSubjectMismatch, next.Subject, prev.Subject)
+	case !sameSet(prev.Audience, next.Audience):
+		return fmt.Errorf("%w: audience changed on refresh", ErrInvalidAudience)
+	case prev.AuthTime != nil && !next.AuthTime.IsZero() && !prev.AuthTime.time().Equal(next.AuthTime):
+		return fmt.Errorf("%w: auth_time changed on refresh", ErrAuthTime)
+	case next.Nonce != "" && (prev.Nonce == nil || *prev.Nonce != next.Nonce):
+		return fmt.Errorf("%w: nonce on refresh differs from the original", ErrInvalidNonce)
+	}
+	return nil
+}
+
+func sameSet(a, b []string) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for _, v := range a {
+		if !slices.Contains(b, v) {
+			return false
+		}
+	}
+	return true
+}
+
+// decodePayload decodes the payload of a compact JWT without verifying it.
+func decodePayload(raw string, v any) error {
+	parts := strings.Split(raw, ".")
+	if len(parts) != 3 {
+		return fmt.Errorf("%w: not a compact JWS", ErrMalformedToken)
+	}
+	payload, err := base64.RawURLEncoding.DecodeString(parts[1])
+	if err != nil {
+		return fmt.Errorf("%w: payload: %v", ErrMalformedToken, err)
+	}
+	if err := json.Unmarshal(payload, v); err != nil {
+		return fmt.Errorf("%w: payload: %v", ErrMalformedToken, err)
+	}
+	return nil
+}

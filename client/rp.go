@@ -1,0 +1,140 @@
+package client
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"slices"
+	"strings"
+	"sync/atomic"
+
+	"golang.org/x/oauth2"
+
+	"github.com/oidcrp/oidcrp/discovery"
+	"github.com/oidcrp/oidcrp/internal/httpx"
+)
+
+// RP is an OpenID Connect relying party: one client registered at one
+// provider. It builds authorization requests, completes callbacks, verifies
+// ID tokens, refreshes tokens, calls userinfo and builds logout URLs. An RP
+// is safe for concurrent use.
+type RP struct {
+	cfg          Config
+	provider     *discovery.Provider
+	ownsProvider bool
+	authURL      atomic.Pointer[authURLPrefix]
+}
+
+// New returns an RP for cfg, discovering the provider unless cfg.Provider is
+// set. It fails with an error matching ErrInvalidConfig or one of the
+// discovery package's errors.
+func New(ctx context.Context, cfg Config) (*RP, error) {
+	if err := cfg.normalize(); err != nil {
+		return nil, err
+	}
+	rp := &RP{cfg: cfg, provider: cfg.Provider}
+	if rp.provider == nil {
+		p, err := discovery.New(ctx, discovery.Config{
+			Issuer:                  cfg.Issuer,
+			HTTPClient:              cfg.HTTPClient,
+			InsecureSkipIssuerCheck: cfg.InsecureSkipIssuerCheck,
+			InsecureAllowHTTP:       cfg.InsecureAllowHTTP,
+			Now:                     cfg.Now,
+		})
+		if err != nil {
+			return nil, err
+		}
+		rp.provider, rp.ownsProvider = p, true
+	}
+	rp.cfg.Issuer = rp.provider.Issuer()
+	if err := rp.checkProvider(rp.provider.Metadata()); err != nil {
+		rp.Close()
+		return nil, err
+	}
+	return rp, nil
+}
+
+// checkProvider refuses a provider that cannot serve this client: one that
+// lists its response types or auth methods and leaves ours out.
+func (rp *RP) checkProvider(md *discovery.Metadata) error {
+	if len(md.ResponseTypesSupported) > 0 && !slices.Contains(md.ResponseTypesSupported, "code") {
+		return fmt.Errorf("%w: provider does not support response_type code", ErrInvalidConfig)
+	}
+	if len(md.TokenEndpointAuthMethodsSupported) > 0 && !md.SupportsAuthMethod(string(rp.cfg.AuthMethod)) {
+		return fmt.Errorf("%w: provider does not support token endpoint auth method %s (it lists %s)",
+			ErrInvalidConfig, rp.cfg.AuthMethod, strings.Join(md.TokenEndpointAuthMethodsSupported, ", "))
+	}
+	return nil
+}
+
+// Close releases the provider if New discovered it.
+func (rp *RP) Close() error {
+	if rp.ownsProvider {
+		return rp.provider.Close()
+	}
+	return nil
+}
+
+// Provider returns the discovered provider: its metadata and key set.
+func (rp *RP) Provider() *discovery.Provider { return rp.provider }
+
+// Config returns the configuration, with defaults filled in.
+func (rp *RP) Config() Config { return rp.cfg }
+
+// oauth2Config is the golang.org/x/oauth2 view of the client, built from the
+// current metadata so that a re-discovered endpoint takes effect.
+func (rp *RP) oauth2Config(md *discovery.Metadata) *oauth2.Config {
+	style := oauth2.AuthStyleInHeader
+	if rp.cfg.AuthMethod != AuthClientSecretBasic {
+		style = oauth2.AuthStyleInParams
+	}
+	return &oauth2.Config{
+		ClientID:     rp.cfg.ClientID,
+		ClientSecret: rp.cfg.ClientSecret,
+		RedirectURL:  rp.cfg.RedirectURL,
+		Scopes:       rp.cfg.Scopes,
+		Endpoint: oauth2.Endpoint{
+			AuthURL:   md.AuthorizationEndpoint,
+			TokenURL:  md.TokenEndpoint,
+			AuthStyle: style,
+		},
+	}
+}
+
+// oauth2Context carries the configured HTTP client to golang.org/x/oauth2.
+func (rp *RP) oauth2Context(ctx context.Context) context.Context {
+	return httpx.WithOAuth2Client(ctx, rp.cfg.HTTPClient)
+}
+
+// tokenError classifies a failure of the token endpoint.
+func tokenError(err error) error {
+	var re *oauth2.RetrieveError
+	if errors.As(err, &re) {
+		te := &TokenError{Code: re.ErrorCode, Description: re.ErrorDescription, Err: re}
+		if re.Response != nil {
+			te.StatusCode = re.Response.StatusCode
+		}
+		if te.Code == "" && te.StatusCode < 500 {
+			// Neither an RFC 6749 error nor a server error: a garbled answer.
+			return fmt.Errorf("%w: %w", ErrProviderResponse, te)
+		}
+		return te
+	}
+	return providerError(err)
+}
+
+// providerError classifies a failure to talk to the provider that is not an
+// answer in the protocol's terms.
+func providerError(err error) error {
+	var ne net.Error // *url.Error, returned for every transport failure, is one
+	var se *httpx.StatusError
+	switch {
+	case errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded), errors.As(err, &ne):
+		return fmt.Errorf("%w: %w", ErrProviderUnavailable, err)
+	case errors.As(err, &se) && se.StatusCode >= 500:
+		return fmt.Errorf("%w: %w", ErrProviderUnavailable, err)
+	default:
+		return fmt.Errorf("%w: %w", ErrProviderResponse, err)
+	}
+}

@@ -1,0 +1,91 @@
+package client
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+
+	"github.com/oidcrp/oidcrp/internal/httpx"
+)
+
+// UserInfo is the provider's userinfo response (OpenID Connect Core 5.3).
+type UserInfo struct {
+	Subject string
+	claims  []byte
+}
+
+// Claims decodes the response into v, as json.Unmarshal does.
+func (u *UserInfo) Claims(v any) error { return json.Unmarshal(u.claims, v) }
+
+// RawClaims returns the response, a JSON object.
+func (u *UserInfo) RawClaims() []byte { return u.claims }
+
+// UserInfo calls the provider's userinfo endpoint with accessToken as a
+// Bearer token. The response's sub must equal subject, the ID token's sub
+// (OpenID Connect Core 5.3.2), else ErrUserInfoSubject. A signed response
+// (application/jwt) is verified like an ID token's signature, and its iss and
+// aud, when present, checked. It fails with ErrNoEndpoint,
+// ErrAccessTokenRejected (401), ErrProviderUnavailable or ErrProviderResponse.
+func (rp *RP) UserInfo(ctx context.Context, accessToken, subject string) (*UserInfo, error) {
+	md := rp.provider.Metadata()
+	if md.UserinfoEndpoint == "" {
+		return nil, fmt.Errorf("%w: userinfo", ErrNoEndpoint)
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, md.UserinfoEndpoint, nil)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %v", ErrProviderResponse, err)
+	}
+	req.Header.Set("Authorization", "Bearer "+accessToken)
+	req.Header.Set("Accept", "application/json, application/jwt")
+	resp, body, err := httpx.Do(rp.cfg.HTTPClient, req)
+	if err != nil {
+		var se *httpx.StatusError
+		if errors.As(err, &se) && (se.StatusCode == http.StatusUnauthorized || se.StatusCode == http.StatusForbidden) {
+			return nil, fmt.Errorf("%w: userinfo answered %d", ErrAccessTokenRejected, se.StatusCode)
+		}
+		return nil, providerError(err)
+	}
+	if httpx.MediaType(resp) == "application/jwt" {
+		body, err = rp.verifyUserInfoJWT(ctx, string(body))
+		if err != nil {
+			return nil, err
+		}
+	}
+	var c struct {
+		Subject string `json:"sub"`
+	}
+	if err := json.Unmarshal(body, &c); err != nil {
+		return nil, fmt.Errorf("%w: userinfo: %v", ErrProviderResponse, err)
+	}
+	if c.Subject == "" || c.Subject != subject {
+		return nil, fmt.Errorf("%w: %q, ID token says %q", ErrUserInfoSubject, c.Subject, subject)
+	}
+	return &UserInfo{Subject: c.Subject, claims: body}, nil
+}
+
+// verifyUserInfoJWT verifies a signed userinfo response (OpenID Connect Core
+// 5.3.2): signature, and iss and aud when present.
+func (rp *RP) verifyUserInfoJWT(ctx context.Context, raw string) ([]byte, error) {
+	md := rp.provider.Metadata()
+	algs := md.UserinfoSigningAlgValuesSupported
+	if len(algs) == 0 {
+		algs = md.IDTokenSigningAlgValuesSupported
+	}
+	payload, _, err := rp.verifySignature(ctx, raw, algs)
+	if err != nil {
+		return nil, err
+	}
+	var c jwtClaims
+	if err := json.Unmarshal(payload, &c); err != nil {
+		return nil, fmt.Errorf("%w: userinfo: %v", ErrMalformedToken, err)
+	}
+	if c.Issuer != "" && !rp.issuerMatches(&c, md) {
+		return nil, fmt.Errorf("%w: userinfo iss %q", ErrInvalidIssuer, c.Issuer)
+	}
+	if c.Audience != nil && !c.Audience.contains(rp.cfg.ClientID) {
+		return nil, fmt.Errorf("%w: userinfo aud", ErrInvalidAudience)
+	}
+	return payload, nil
+}

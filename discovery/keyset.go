@@ -1,0 +1,228 @@
+package discovery
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"sync"
+	"time"
+
+	jose "github.com/go-jose/go-jose/v4"
+
+	"github.com/oidcrp/oidcrp/internal/flight"
+	"github.com/oidcrp/oidcrp/internal/httpx"
+)
+
+// SignatureAlgorithms are the JWS algorithms a KeySet verifies: the
+// asymmetric ones of RFC 7518 and RFC 8037. "none" and the HMAC algorithms
+// are never accepted from a key set.
+var SignatureAlgorithms = []jose.SignatureAlgorithm{
+	jose.RS256, jose.RS384, jose.RS512,
+	jose.PS256, jose.PS384, jose.PS512,
+	jose.ES256, jose.ES384, jose.ES512,
+	jose.EdDSA,
+}
+
+// KeySet is a provider's JSON Web Key Set (jwks_uri), fetched on first use,
+// re-fetched in the background when its cache age passes, and re-fetched at
+// once when a token names a key ID it does not hold, at most once per
+// Config.KeyRefetchInterval. It implements go-oidc's oidc.KeySet.
+type KeySet struct {
+	uri    func() string
+	client *http.Client
+	cfg    *Config
+	bg     *background
+
+	mu      sync.RWMutex // guards keys, stale and fetched
+	keys    []jose.JSONWebKey
+	stale   time.Time // when keys should be re-fetched in the background
+	fetched time.Time // start of the last fetch, for the rate limit
+
+	fetches flight.Group[[]jose.JSONWebKey]
+}
+
+// KeySet returns the provider's key set.
+func (p *Provider) KeySet() *KeySet { return p.keys }
+
+// VerifySignature parses a compact JWS, verifies it with the key set and
+// returns its payload. It implements go-oidc's oidc.KeySet, so the key set
+// can back an oidc.IDTokenVerifier. It checks the signature only, no claims.
+func (k *KeySet) VerifySignature(ctx context.Context, jwt string) ([]byte, error) {
+	jws, err := jose.ParseSignedCompact(jwt, SignatureAlgorithms)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %v", ErrSignature, err)
+	}
+	return k.Verify(ctx, jws)
+}
+
+// Verify verifies an already-parsed JWS, so callers that parsed the token to
+// read its header need not parse it again. The JWS must carry exactly one
+// signature, made with an algorithm of SignatureAlgorithms (ParseSigned with
+// that list ensures it). It fails with ErrSignature, ErrUnknownKey or ErrFetch.
+func (k *KeySet) Verify(ctx context.Context, jws *jose.JSONWebSignature) ([]byte, error) {
+	if len(jws.Signatures) != 1 {
+		return nil, fmt.Errorf("%w: want exactly one signature, have %d", ErrSignature, len(jws.Signatures))
+	}
+	keys, err := k.current(ctx)
+	if err != nil {
+		return nil, err
+	}
+	payload, matched, err := verifyWith(keys, jws)
+	if err == nil || matched {
+		return payload, err
+	}
+	// No key of ours carries the token's kid (or, without a kid, none
+	// verified it): the provider may have rotated its keys (OpenID Connect
+	// Core 10.1.1). Fetch them again, if the rate limit allows.
+	keys, err = k.refetch(ctx)
+	if err != nil {
+		return nil, err
+	}
+	payload, matched, err = verifyWith(keys, jws)
+	if err != nil && !matched && jws.Signatures[0].Header.KeyID != "" {
+		return nil, fmt.Errorf("%w: kid %q", ErrUnknownKey, jws.Signatures[0].Header.KeyID)
+	}
+	return payload, err
+}
+
+// verifyWith tries the keys that may have made jws's signature. matched
+// reports whether a key carried the token's kid (so that a failure is a bad
+// signature, not an unknown key).
+func verifyWith(keys []jose.JSONWebKey, jws *jose.JSONWebSignature) (payload []byte, matched bool, err error) {
+	h := jws.Signatures[0].Header
+	for i := range keys {
+		key := &keys[i]
+		if h.KeyID != "" && key.KeyID != h.KeyID {
+			continue
+		}
+		matched = h.KeyID != ""
+		if key.Algorithm != "" && key.Algorithm != h.Algorithm {
+			continue
+		}
+		if payload, err := jws.Verify(key); err == nil {
+			return payload, true, nil
+		}
+	}
+	if h.KeyID == "" && len(keys) > 0 {
+		// Without a kid a failure cannot tell a rotated key from a bad
+		// signature; report the latter once the keys are fresh.
+		return nil, false, ErrSignature
+	}
+	if matched {
+		return nil, true, ErrSignature
+	}
+	return nil, false, ErrUnknownKey
+}
+
+// current returns the cached keys, fetching them on first use and starting a
+// background re-fetch when they are stale.
+func (k *KeySet) current(ctx context.Context) ([]jose.JSONWebKey, error) {
+	k.mu.RLock()
+	keys, stale := k.keys, k.stale
+	k.mu.RUnlock()
+	if keys == nil {
+		return k.fetch(ctx)
+	}
+	if k.cfg.now().After(stale) {
+		k.bg.start("jwks", func(ctx context.Context) { k.fetch(ctx) })
+	}
+	return keys, nil
+}
+
+// refetch fetches the keys again unless the last fetch began less than
+// KeyRefetchInterval ago, in which case it fails with ErrUnknownKey.
+func (k *KeySet) refetch(ctx context.Context) ([]jose.JSONWebKey, error) {
+	k.mu.RLock()
+	last := k.fetched
+	k.mu.RUnlock()
+	if k.cfg.now().Sub(last) < k.cfg.KeyRefetchInterval {
+		return nil, fmt.Errorf("%w: key set re-fetched less than %v ago", ErrUnknownKey, k.cfg.KeyRefetchInterval)
+	}
+	return k.fetch(ctx)
+}
+
+// Refresh fetches the key set now, sharing a fetch already under way.
+func (k *KeySet) Refresh(ctx context.Context) error {
+	_, err := k.fetch(ctx)
+	return err
+}
+
+func (k *KeySet) fetch(ctx context.Context) ([]jose.JSONWebKey, error) {
+	keys, _, err := k.fetches.Do(ctx, "", func(context.Context) ([]jose.JSONWebKey, error) {
+		ctx, cancel := context.WithTimeout(k.bg.ctx, httpx.DefaultTimeout)
+		defer cancel()
+		now := k.cfg.now()
+		k.mu.Lock()
+		k.fetched = now
+		k.mu.Unlock()
+
+		u := k.uri()
+		resp, body, err := httpx.Get(ctx, k.client, u, "application/jwk-set+json, application/json")
+		if err != nil {
+			k.retryLater(now)
+			return nil, fetchError(u, err)
+		}
+		keys, err := ParseKeySet(body)
+		if err != nil {
+			k.retryLater(now)
+			return nil, err
+		}
+		k.mu.Lock()
+		k.keys, k.stale = keys, now.Add(cacheAge(resp.Header, k.cfg))
+		k.mu.Unlock()
+		return keys, nil
+	})
+	return keys, err
+}
+
+func (k *KeySet) retryLater(now time.Time) {
+	k.mu.Lock()
+	k.stale = now.Add(k.cfg.MinCacheAge)
+	k.mu.Unlock()
+}
+
+// ParseKeySet decodes a JSON Web Key Set, keeping the public signing keys
+// it can use. As RFC 7517 section 5 asks, keys of unknown types or
+// algorithms are skipped rather than failing the set, and so are keys whose
+// "use" is not "sig" and private or symmetric keys (a provider must never
+// publish those). An empty result is not an error: tokens will then fail
+// with ErrUnknownKey.
+func ParseKeySet(body []byte) ([]jose.JSONWebKey, error) {
+	var raw struct {
+		Keys []json.RawMessage `json:"keys"`
+	}
+	if err := json.Unmarshal(body, &raw); err != nil {
+		return nil, fmt.Errorf("%w: %v", ErrInvalidKeySet, err)
+	}
+	if raw.Keys == nil {
+		return nil, fmt.Errorf("%w: no \"keys\" member", ErrInvalidKeySet)
+	}
+	keys := make([]jose.JSONWebKey, 0, len(raw.Keys))
+	for _, rk := range raw.Keys {
+		var key jose.JSONWebKey
+		if err := key.UnmarshalJSON(rk); err != nil {
+			continue // unsupported key type or curve, or a malformed key
+		}
+		if key.Use != "" && key.Use != "sig" {
+			continue
+		}
+		if !key.IsPublic() || !key.Valid() {
+			continue
+		}
+		if key.Algorithm != "" && !supportedAlg(key.Algorithm) {
+			continue
+		}
+		keys = append(keys, key)
+	}
+	return keys, nil
+}
+
+func supportedAlg(alg string) bool {
+	for _, a := range SignatureAlgorithms {
+		if string(a) == alg {
+			return true
+		}
+	}
+	return false
+}

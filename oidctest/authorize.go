@@ -1,0 +1,134 @@
+package oidctest
+
+import (
+	"fmt"
+	"html"
+	"net/http"
+	"net/url"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/oidcrp/oidcrp/internal/randstr"
+)
+
+// authorize is the authorization endpoint. It authenticates no one: the
+// first user, or the one login_hint names, is logged in and consents at once.
+func (s *Server) authorize(w http.ResponseWriter, r *http.Request) {
+	q := r.URL.Query()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+
+	// Errors before the redirect URI is known to be the client's are shown
+	// to the user, never redirected (RFC 6749 section 4.1.2.1).
+	client := s.findClient(q.Get("client_id"))
+	if client == nil {
+		badRequest(w, "unknown client_id %q", q.Get("client_id"))
+		return
+	}
+	redirect := q.Get("redirect_uri")
+	if redirect == "" || !registered(client.RedirectURIs, redirect) {
+		badRequest(w, "redirect_uri %q is not registered", redirect)
+		return
+	}
+	for name, v := range q {
+		if len(v) > 1 {
+			badRequest(w, "parameter %s repeated", name)
+			return
+		}
+	}
+
+	resp := url.Values{}
+	if state := q.Get("state"); state != "" {
+		resp.Set("state", state)
+	}
+	resp.Set("iss", s.URL)
+	fail := func(code, desc string) {
+		resp.Set("error", code)
+		resp.Set("error_description", desc)
+		s.finishAuthorize(w, r, redirect, resp)
+	}
+	scope := strings.Fields(q.Get("scope"))
+	switch {
+	case q.Get("response_type") != "code":
+		fail("unsupported_response_type", "only response_type=code is supported")
+		return
+	case !slices.Contains(scope, "openid"):
+		fail("invalid_scope", "scope must contain openid")
+		return
+	case q.Get("code_challenge") == "" || q.Get("code_challenge_method") != "S256":
+		fail("invalid_request", "PKCE with code_challenge_method=S256 is required")
+		return
+	}
+	user := s.pickUser(q.Get("login_hint"))
+	if user == nil {
+		fail("login_required", "no user matches login_hint")
+		return
+	}
+	if ma := q.Get("max_age"); ma != "" {
+		if _, err := strconv.Atoi(ma); err != nil {
+			fail("invalid_request", "max_age is not a number")
+			return
+		}
+	}
+
+	sess := s.sessionFor(user, client)
+	code := randstr.Token()
+	s.codes[code] = &grant{
+		client:    client,
+		user:      user,
+		scope:     scope,
+		nonce:     q.Get("nonce"),
+		redirect:  redirect,
+		challenge: q.Get("code_challenge"),
+		authTime:  s.now(),
+		sid:       sess.sid,
+		expires:   s.now().Add(time.Minute),
+	}
+	s.stats.Authorizations++
+	resp.Set("code", code)
+	s.finishAuthorize(w, r, redirect, resp)
+}
+
+func (s *Server) finishAuthorize(w http.ResponseWriter, r *http.Request, redirect string, resp url.Values) {
+	if s.hooks.AuthorizeResponse != nil {
+		s.hooks.AuthorizeResponse(resp)
+	}
+	redirectWith(w, r, redirect, resp)
+}
+
+// pickUser returns the user login_hint names by subject or email, or the
+// first user when there is no hint. Called with s.mu held.
+func (s *Server) pickUser(hint string) *User {
+	if hint == "" {
+		return &s.cfg.Users[0]
+	}
+	for i := range s.cfg.Users {
+		u := &s.cfg.Users[i]
+		if u.Subject == hint || u.Claims["email"] == hint {
+			return u
+		}
+	}
+	return nil
+}
+
+// sessionFor returns the user's session at the provider, starting one if
+// needed, and records that client takes part in it. Called with s.mu held.
+func (s *Server) sessionFor(user *User, client *Client) *opSession {
+	for _, sess := range s.sessions {
+		if sess.user == user {
+			sess.clients[client.ID] = client
+			return sess
+		}
+	}
+	sess := &opSession{sid: randstr.New(16), user: user, clients: map[string]*Client{client.ID: client}}
+	s.sessions[sess.sid] = sess
+	return sess
+}
+
+func badRequest(w http.ResponseWriter, format string, args ...any) {
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	w.WriteHeader(http.StatusBadRequest)
+	fmt.Fprintf(w, "<!doctype html><title>oidctest: bad request</title><p>%s</p>", html.EscapeString(fmt.Sprintf(format, args...)))
+}

@@ -1,0 +1,239 @@
+package oidctest
+
+import (
+	"crypto/sha256"
+	"crypto/subtle"
+	"encoding/base64"
+	"net/http"
+	"slices"
+	"strings"
+
+	"github.com/oidcrp/oidcrp/internal/randstr"
+)
+
+// token is the token endpoint: authorization_code and refresh_token grants.
+func (s *Server) token(w http.ResponseWriter, r *http.Request) {
+	if err := r.ParseForm(); err != nil {
+		oauthError(w, http.StatusBadRequest, "invalid_request", "malformed form")
+		return
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	grantType := r.PostForm.Get("grant_type")
+	client, ok := s.authenticateClient(r)
+	if !ok {
+		s.stats.FailedGrants++
+		w.Header().Set("WWW-Authenticate", `Basic realm="oidctest"`)
+		oauthError(w, http.StatusUnauthorized, "invalid_client", "client authentication failed")
+		return
+	}
+	if s.hooks.TokenError != nil {
+		if status, code := s.hooks.TokenError(grantType); status != 0 {
+			s.stats.FailedGrants++
+			oauthError(w, status, code, "refused by a test hook")
+			return
+		}
+	}
+	var resp map[string]any
+	var desc string
+	switch grantType {
+	case "authorization_code":
+		resp, desc = s.codeGrant(r, client)
+	case "refresh_token":
+		resp, desc = s.refreshGrant(r, client)
+	default:
+		s.stats.FailedGrants++
+		oauthError(w, http.StatusBadRequest, "unsupported_grant_type", grantType)
+		return
+	}
+	if resp == nil {
+		s.stats.FailedGrants++
+		oauthError(w, http.StatusBadRequest, "invalid_grant", desc)
+		return
+	}
+	if s.hooks.TokenResponse != nil {
+		s.hooks.TokenResponse(grantType, resp)
+	}
+	w.Header().Set("Cache-Control", "no-store")
+	writeJSON(w, http.StatusOK, resp)
+}
+
+// authenticateClient checks client_secret_basic, client_secret_post, or, for
+// public clients, a bare client_id. Called with s.mu held.
+func (s *Server) authenticateClient(r *http.Request) (*Client, bool) {
+	id, secret, basic := r.BasicAuth()
+	if basic {
+		// RFC 6749 section 2.3.1: both are form-urlencoded first.
+		id, _ = unescape(id)
+		secret, _ = unescape(secret)
+		if r.PostForm.Has("client_secret") {
+			return nil, false // one method only
+		}
+	} else {
+		id, secret = r.PostForm.Get("client_id"), r.PostForm.Get("client_secret")
+	}
+	c := s.findClient(id)
+	if c == nil {
+		return nil, false
+	}
+	if c.Secret == "" {
+		return c, secret == "" && !basic
+	}
+	return c, subtle.ConstantTimeCompare([]byte(secret), []byte(c.Secret)) == 1
+}
+
+func (s *Server) codeGrant(r *http.Request, client *Client) (map[string]any, string) {
+	code := r.PostForm.Get("code")
+	g := s.codes[code]
+	switch {
+	case g == nil:
+		return nil, "unknown code"
+	case g.used:
+		return nil, "code already used"
+	case s.now().After(g.expires):
+		return nil, "code expired"
+	case g.client != client:
+		return nil, "code issued to another client"
+	case r.PostForm.Get("redirect_uri") != g.redirect:
+		return nil, "redirect_uri differs from the authorization request's"
+	case !pkceMatches(r.PostForm.Get("code_verifier"), g.challenge):
+		return nil, "code_verifier does not match code_challenge"
+	}
+	g.used = true
+	s.stats.CodeGrants++
+	issueRefresh := s.cfg.AlwaysIssueRefreshToken || slices.Contains(g.scope, "offline_access")
+	return s.issue(g, g.nonce, issueRefresh), ""
+}
+
+func (s *Server) refreshGrant(r *http.Request, client *Client) (map[string]any, string) {
+	rt := s.refreshTokens[r.PostForm.Get("refresh_token")]
+	switch {
+	case rt == nil:
+		return nil, "unknown refresh token"
+	case rt.rotated:
+		s.stats.RefreshTokenReuses++
+		return nil, "refresh token already redeemed (rotated)"
+	case rt.revoked:
+		return nil, "refresh token revoked"
+	case rt.grant.client != client:
+		return nil, "refresh token issued to another client"
+	case s.sessions[rt.grant.sid] == nil:
+		return nil, "session ended at the provider"
+	}
+	s.stats.RefreshGrants++
+	resp := s.issue(rt.grant, "", s.cfg.RotateRefreshTokens)
+	if s.cfg.RotateRefreshTokens {
+		rt.rotated = true
+	}
+	return resp, ""
+}
+
+// issue mints an access token, an ID token and, if refresh, a refresh token
+// for g. Called with s.mu held.
+func (s *Server) issue(g *grant, nonce string, refresh bool) map[string]any {
+	now := s.now()
+	key := s.keys[len(s.keys)-1]
+	at := key.sign(map[string]any{
+		"iss":       s.URL,
+		"sub":       g.user.Subject,
+		"aud":       g.client.ID,
+		"client_id": g.client.ID,
+		"scope":     strings.Join(g.scope, " "),
+		"iat":       now.Unix(),
+		"exp":       now.Add(s.cfg.AccessTokenTTL).Unix(),
+		"jti":       randstr.New(16),
+	}, "at+jwt")
+	s.accessTokens[at] = &grant{client: g.client, user: g.user, scope: g.scope, sid: g.sid, expires: now.Add(s.cfg.AccessTokenTTL)}
+
+	claims := map[string]any{
+		"iss":       s.URL,
+		"sub":       g.user.Subject,
+		"aud":       g.client.ID,
+		"iat":       now.Unix(),
+		"exp":       now.Add(s.cfg.IDTokenTTL).Unix(),
+		"auth_time": g.authTime.Unix(),
+		"sid":       g.sid,
+		"at_hash":   halfHash(key.alg, at),
+	}
+	if nonce != "" {
+		claims["nonce"] = nonce
+	}
+	for k, v := range releasedClaims(g.user, g.scope) {
+		claims[k] = v
+	}
+	if s.hooks.IDToken != nil {
+		s.hooks.IDToken(claims)
+	}
+	resp := map[string]any{
+		"access_token": at,
+		"token_type":   "Bearer",
+		"expires_in":   int(s.cfg.AccessTokenTTL.Seconds()),
+		"id_token":     s.signIDToken(key, claims, g.client),
+		"scope":        strings.Join(g.scope, " "),
+	}
+	if refresh {
+		rt := randstr.Token()
+		s.refreshTokens[rt] = &refreshToken{grant: g}
+		resp["refresh_token"] = rt
+	}
+	return resp
+}
+
+func (s *Server) signIDToken(key *signingKey, claims map[string]any, client *Client) string {
+	switch s.hooks.IDTokenSigning {
+	case SignNone:
+		return unsigned(claims)
+	case SignHS256:
+		return signHMAC(claims, client.Secret)
+	case SignWrongKey:
+		impostor := newSigningKey(key.alg, 1000)
+		impostor.kid = key.kid
+		return impostor.sign(claims, "JWT")
+	case SignUnknownKey:
+		impostor := newSigningKey(key.alg, 1001)
+		return impostor.sign(claims, "JWT")
+	case CorruptSignature:
+		tok := key.sign(claims, "JWT")
+		i := strings.LastIndexByte(tok, '.') + 2
+		c := byte('A')
+		if tok[i] == 'A' {
+			c = 'B'
+		}
+		return tok[:i] + string(c) + tok[i+1:]
+	default:
+		return key.sign(claims, "JWT")
+	}
+}
+
+var scopeClaims = map[string][]string{
+	"profile": {"name", "family_name", "given_name", "middle_name", "nickname", "preferred_username",
+		"profile", "picture", "website", "gender", "birthdate", "zoneinfo", "locale", "updated_at"},
+	"email":   {"email", "email_verified"},
+	"address": {"address"},
+	"phone":   {"phone_number", "phone_number_verified"},
+}
+
+// releasedClaims are the user's claims the scope releases; claims no
+// standard scope covers are always released.
+func releasedClaims(u *User, scope []string) map[string]any {
+	out := make(map[string]any)
+	for k, v := range u.Claims {
+		out[k] = v
+	}
+	for sc, names := range scopeClaims {
+		if !slices.Contains(scope, sc) {
+			for _, n := range names {
+				delete(out, n)
+			}
+		}
+	}
+	return out
+}
+
+func pkceMatches(verifier, challenge string) bool {
+	if len(verifier) < 43 || len(verifier) > 128 {
+		return false
+	}
+	sum := sha256.Sum256([]byte(verifier))
+	return subtle.ConstantTimeCompare([]byte(base64.RawURLEncoding.EncodeToString(sum[:])), []byte(challenge)) == 1
+}
