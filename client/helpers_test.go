@@ -75,3 +75,9 @@ func login(t *testing.T, rp *client.RP, req client.AuthRequest) (*client.Tokens,
 	}
 	return rp.Callback(testContext(t), flow, authorize(t, u))
 }
+
+func testContextF(f *testing.F) context.Context {
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	f.Cleanup(cancel)
+	return ctx
+}

@@ -34,10 +34,10 @@ type KeySet struct {
 	cfg    *Config
 	bg     *background
 
-	mu      sync.RWMutex // guards keys, stale and fetched
-	keys    []jose.JSONWebKey
-	stale   time.Time // when keys should be re-fetched in the background
-	fetched time.Time // start of the last fetch, for the rate limit
+	mu        sync.RWMutex // guards keys, stale and refetched
+	keys      []jose.JSONWebKey
+	stale     time.Time // when keys should be re-fetched in the background
+	refetched time.Time // start of the last re-fetch for an unknown kid
 
 	fetches flight.Group[[]jose.JSONWebKey]
 }
@@ -130,15 +130,19 @@ func (k *KeySet) current(ctx context.Context) ([]jose.JSONWebKey, error) {
 	return keys, nil
 }
 
-// refetch fetches the keys again unless the last fetch began less than
-// KeyRefetchInterval ago, in which case it fails with ErrUnknownKey.
+// refetch fetches the keys again because a token named a key we lack, unless
+// such a re-fetch began less than KeyRefetchInterval ago, in which case it
+// fails with ErrUnknownKey. Other fetches (the first, background ones) do not
+// count: the first unknown kid after a rotation is always looked up.
 func (k *KeySet) refetch(ctx context.Context) ([]jose.JSONWebKey, error) {
-	k.mu.RLock()
-	last := k.fetched
-	k.mu.RUnlock()
-	if k.cfg.now().Sub(last) < k.cfg.KeyRefetchInterval {
+	now := k.cfg.now()
+	k.mu.Lock()
+	if !k.refetched.IsZero() && now.Sub(k.refetched) < k.cfg.KeyRefetchInterval {
+		k.mu.Unlock()
 		return nil, fmt.Errorf("%w: key set re-fetched less than %v ago", ErrUnknownKey, k.cfg.KeyRefetchInterval)
 	}
+	k.refetched = now
+	k.mu.Unlock()
 	return k.fetch(ctx)
 }
 
@@ -153,10 +157,6 @@ func (k *KeySet) fetch(ctx context.Context) ([]jose.JSONWebKey, error) {
 		ctx, cancel := context.WithTimeout(k.bg.ctx, httpx.DefaultTimeout)
 		defer cancel()
 		now := k.cfg.now()
-		k.mu.Lock()
-		k.fetched = now
-		k.mu.Unlock()
-
 		u := k.uri()
 		resp, body, err := httpx.Get(ctx, k.client, u, "application/jwk-set+json, application/json")
 		if err != nil {

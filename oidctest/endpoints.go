@@ -119,5 +119,3 @@ func audienceOf(claims map[string]any) string {
 	}
 	return ""
 }
-
-

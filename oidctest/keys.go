@@ -33,8 +33,25 @@ func (k *signingKey) public() jose.JSONWebKey {
 // are test keys; sharing them between providers of one process is harmless
 // (each provider has its own issuer).
 var keyPool struct {
-	mu   sync.Mutex // guards keys
-	keys map[jose.SignatureAlgorithm][]crypto.Signer
+	mu        sync.Mutex // guards keys and impostors
+	keys      map[jose.SignatureAlgorithm][]crypto.Signer
+	impostors map[jose.SignatureAlgorithm]crypto.Signer
+}
+
+// impostorKey returns a key for alg that no provider publishes, to sign
+// tokens a relying party must reject.
+func impostorKey(alg jose.SignatureAlgorithm, kid string) *signingKey {
+	keyPool.mu.Lock()
+	defer keyPool.mu.Unlock()
+	if keyPool.impostors == nil {
+		keyPool.impostors = make(map[jose.SignatureAlgorithm]crypto.Signer)
+	}
+	k := keyPool.impostors[alg]
+	if k == nil {
+		k = generateKey(alg)
+		keyPool.impostors[alg] = k
+	}
+	return &signingKey{kid: kid, alg: alg, priv: k}
 }
 
 // poolKey returns the i-th key for alg, generating keys up to it.

@@ -72,7 +72,8 @@ type Config struct {
 }
 
 // DefaultClient is the client a Server registers when Config.Clients is empty.
-var DefaultClient = Client{ID: "oidctest-client", Secret: "oidctest-secret"}
+// Its secret is long enough to key HS256 (32 bytes).
+var DefaultClient = Client{ID: "oidctest-client", Secret: "oidctest-secret-0123456789abcdefgh"}
 
 // DefaultUser is the user of a Server whose Config.Users is empty.
 var DefaultUser = User{
@@ -111,7 +112,7 @@ type Server struct {
 	server   *http.Server
 	mux      *http.ServeMux
 
-	mu            sync.Mutex // guards everything below
+	mu            sync.Mutex    // guards everything below
 	keys          []*signingKey // keys[len-1] signs; all are published
 	hooks         Hooks
 	down          bool
@@ -125,16 +126,16 @@ type Server struct {
 
 // grant is what a code, access token or refresh token stands for.
 type grant struct {
-	client   *Client
-	user     *User
-	scope    []string
-	nonce    string
-	redirect string
+	client    *Client
+	user      *User
+	scope     []string
+	nonce     string
+	redirect  string
 	challenge string
-	authTime time.Time
-	sid      string
-	expires  time.Time
-	used     bool
+	authTime  time.Time
+	sid       string
+	expires   time.Time
+	used      bool
 }
 
 type refreshToken struct {
@@ -265,22 +266,22 @@ func registered(uris []string, uri string) bool {
 
 func (s *Server) discovery(w http.ResponseWriter, r *http.Request) {
 	doc := map[string]any{
-		"issuer":                                s.URL,
-		"authorization_endpoint":                s.URL + "/authorize",
-		"token_endpoint":                        s.URL + "/token",
-		"userinfo_endpoint":                     s.URL + "/userinfo",
-		"jwks_uri":                              s.URL + "/jwks",
-		"end_session_endpoint":                  s.URL + "/end_session",
-		"revocation_endpoint":                   s.URL + "/revoke",
-		"scopes_supported":                      []string{"openid", "profile", "email", "address", "phone", "offline_access"},
-		"response_types_supported":              []string{"code"},
-		"response_modes_supported":              []string{"query"},
-		"grant_types_supported":                 []string{"authorization_code", "refresh_token"},
-		"subject_types_supported":               []string{"public"},
-		"id_token_signing_alg_values_supported": []string{s.cfg.SigningAlg},
-		"token_endpoint_auth_methods_supported": []string{"client_secret_basic", "client_secret_post", "none"},
-		"code_challenge_methods_supported":      []string{"S256"},
-		"claims_supported":                      []string{"sub", "iss", "aud", "exp", "iat", "auth_time", "nonce", "sid", "name", "email"},
+		"issuer":                                         s.URL,
+		"authorization_endpoint":                         s.URL + "/authorize",
+		"token_endpoint":                                 s.URL + "/token",
+		"userinfo_endpoint":                              s.URL + "/userinfo",
+		"jwks_uri":                                       s.URL + "/jwks",
+		"end_session_endpoint":                           s.URL + "/end_session",
+		"revocation_endpoint":                            s.URL + "/revoke",
+		"scopes_supported":                               []string{"openid", "profile", "email", "address", "phone", "offline_access"},
+		"response_types_supported":                       []string{"code"},
+		"response_modes_supported":                       []string{"query"},
+		"grant_types_supported":                          []string{"authorization_code", "refresh_token"},
+		"subject_types_supported":                        []string{"public"},
+		"id_token_signing_alg_values_supported":          []string{s.cfg.SigningAlg},
+		"token_endpoint_auth_methods_supported":          []string{"client_secret_basic", "client_secret_post", "none"},
+		"code_challenge_methods_supported":               []string{"S256"},
+		"claims_supported":                               []string{"sub", "iss", "aud", "exp", "iat", "auth_time", "nonce", "sid", "name", "email"},
 		"authorization_response_iss_parameter_supported": true,
 		"backchannel_logout_supported":                   true,
 		"backchannel_logout_session_supported":           true,

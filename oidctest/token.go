@@ -186,12 +186,9 @@ func (s *Server) signIDToken(key *signingKey, claims map[string]any, client *Cli
 	case SignHS256:
 		return signHMAC(claims, client.Secret)
 	case SignWrongKey:
-		impostor := newSigningKey(key.alg, 1000)
-		impostor.kid = key.kid
-		return impostor.sign(claims, "JWT")
+		return impostorKey(key.alg, key.kid).sign(claims, "JWT")
 	case SignUnknownKey:
-		impostor := newSigningKey(key.alg, 1001)
-		return impostor.sign(claims, "JWT")
+		return impostorKey(key.alg, "unknown-"+key.kid).sign(claims, "JWT")
 	case CorruptSignature:
 		tok := key.sign(claims, "JWT")
 		i := strings.LastIndexByte(tok, '.') + 2

@@ -1,0 +1,46 @@
+// Package client is the OpenID Connect and OAuth 2.0 protocol of a relying
+// party: the authorization-code flow with PKCE, ID-token verification,
+// refresh, userinfo and logout URLs. It has no cookies and no HTTP handlers;
+// the session and middleware packages build those on top of it.
+//
+// The happy path:
+//
+//	rp, err := client.New(ctx, client.Config{
+//		Issuer:       "https://accounts.example.com",
+//		ClientID:     "my-app",
+//		ClientSecret: secret,
+//		RedirectURL:  "https://app.example.com/auth/callback",
+//	})
+//	// Login: send the user to authURL, keep flow (sealed, one use) until the callback.
+//	authURL, flow, err := rp.AuthCodeURL(client.AuthRequest{})
+//	// Callback: checks iss, state, exchanges the code, verifies the ID token.
+//	tokens, err := rp.Callback(ctx, flow, r.URL.Query())
+//	fmt.Println(tokens.IDToken.Subject)
+//	// Later: fresh tokens, and the user's claims.
+//	tokens, err = rp.Refresh(ctx, tokens.RefreshToken, tokens.RawIDToken)
+//	info, err := rp.UserInfo(ctx, tokens.AccessToken, tokens.IDToken.Subject)
+//
+// What is enforced, always:
+//   - state, nonce and PKCE S256 on every authorization request, also for
+//     confidential clients (RFC 7636; RFC 9700 section 2.1.1); state is
+//     compared in constant time (RFC 6749 section 10.12);
+//   - the iss authorization response parameter, when present or advertised
+//     (RFC 9207), and no repeated response parameters (RFC 6749 section 3.1);
+//   - every ID-token check of OpenID Connect Core 3.1.3.7: signature with the
+//     provider's keys and advertised algorithms (never "none"; HMAC only with
+//     Config.HMACSignatures), iss, aud (no untrusted extra audiences), azp,
+//     exp and iat within a bounded clock skew, nonce, sub, at_hash (3.1.3.8)
+//     and auth_time when max_age was sent;
+//   - on refresh, an ID token must match the original login (12.2); the
+//     userinfo sub must match the ID token's (5.3.2).
+//
+// Each failed check returns its own error (ErrStateMismatch,
+// ErrInvalidNonce, ErrExpired, ...) for errors.Is; provider answers come as
+// *AuthError and *TokenError for errors.As. ErrProviderUnavailable marks
+// failures worth retrying.
+//
+// ID tokens are parsed once, with go-jose, and verified with the key set of
+// the discovery package (which implements go-oidc's oidc.KeySet): go-oidc's
+// own verifier parses each token twice and cannot rate-limit key re-fetches;
+// see the README.
+package client

@@ -1,0 +1,70 @@
+package client_test
+
+import (
+	"encoding/json"
+	"net/url"
+	"testing"
+
+	"github.com/oidcrp/oidcrp/client"
+	"github.com/oidcrp/oidcrp/oidctest"
+)
+
+// FuzzCallback feeds arbitrary callback queries to ParseAuthResponse and
+// Callback. Nothing may panic, and no query without the flow's state may
+// succeed.
+func FuzzCallback(f *testing.F) {
+	f.Add("code=abc&state=the-state&iss=x")
+	f.Add("error=access_denied&error_description=%ZZ&state=the-state")
+	f.Add("code=a&code=b&state=the-state")
+	f.Add("state=the-state&iss=" + url.QueryEscape("http://127.0.0.1"))
+	f.Add(";;&&==%00")
+	op := oidctest.NewServer(oidctest.Config{})
+	defer op.Close()
+	rp, err := client.New(testContextF(f), client.Config{Issuer: op.URL, ClientID: oidctest.DefaultClient.ID,
+		ClientSecret: oidctest.DefaultClient.Secret, RedirectURL: "http://127.0.0.1/cb"})
+	if err != nil {
+		f.Fatal(err)
+	}
+	flow := client.Flow{State: "the-state", Nonce: "n", Verifier: "v"}
+	f.Fuzz(func(t *testing.T, raw string) {
+		q, err := url.ParseQuery(raw)
+		if err != nil {
+			return
+		}
+		client.ParseAuthResponse(q)
+		tokens, err := rp.Callback(t.Context(), flow, q)
+		if err == nil || tokens != nil {
+			t.Fatalf("query %q accepted", raw)
+		}
+	})
+}
+
+// FuzzVerifyIDToken feeds arbitrary strings as ID tokens, and arbitrary
+// JSON payloads signed with the provider's real key. Nothing may panic, and
+// a payload is only accepted if it passes every claim check.
+func FuzzVerifyIDToken(f *testing.F) {
+	f.Add("eyJhbGciOiJub25lIn0.e30.", []byte(`{"sub":"x"}`))
+	f.Add("a.b.c", []byte(`{"iss":1,"aud":[1,2],"exp":"x"}`))
+	f.Add("", []byte(`{"exp":1e400,"iat":-1,"auth_time":null}`))
+	f.Add("....", []byte(`[]`))
+	op := oidctest.NewServer(oidctest.Config{})
+	defer op.Close()
+	rp, err := client.New(testContextF(f), client.Config{Issuer: op.URL, ClientID: oidctest.DefaultClient.ID, RedirectURL: "http://127.0.0.1/cb"})
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Fuzz(func(t *testing.T, raw string, payload []byte) {
+		if tok, err := rp.VerifyIDToken(t.Context(), raw, client.IDTokenChecks{Nonce: "n"}); err == nil {
+			t.Fatalf("%q accepted: %+v", raw, tok)
+		}
+		var claims map[string]any
+		if json.Unmarshal(payload, &claims) != nil {
+			return
+		}
+		signed := op.SignJWT(claims, "JWT")
+		tok, err := rp.VerifyIDToken(t.Context(), signed, client.IDTokenChecks{Nonce: "n"})
+		if err == nil && (tok.Subject == "" || tok.Issuer != op.URL || tok.Nonce != "n") {
+			t.Fatalf("payload %s accepted: %+v", payload, tok)
+		}
+	})
+}
