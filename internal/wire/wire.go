@@ -1,7 +1,7 @@
 // Package wire is the compact binary form of the values the library seals
-// into cookies and stores: a sequence of unsigned varints and
-// length-prefixed byte strings. It is not self-describing; each type writes
-// and reads its fields in a fixed order behind a version byte.
+// into cookies and stores: a sequence of varints and length-prefixed byte
+// strings. It is not self-describing; each type writes and reads its fields
+// in a fixed order behind a version byte.
 package wire
 
 import (
@@ -35,19 +35,20 @@ func AppendBytes(b []byte, p []byte) []byte {
 // Reader reads values in order. After the first error every read returns a
 // zero value and Err reports the error.
 type Reader struct {
-	buf string // the input; strings read are substrings of it
-	err error
+	buf    []byte
+	shared bool // strings and byte slices read share buf's memory
+	err    error
 }
 
-// NewReader reads b. The strings it returns share b's memory: b must never
-// be modified afterwards (the callers hand it freshly decrypted buffers they
-// own). This makes decoding a session one allocation instead of one per field.
-func NewReader(b []byte) *Reader {
-	return &Reader{buf: unsafe.String(unsafe.SliceData(b), len(b))}
-}
+// NewReader reads a copy-free view of b: the strings and slices it returns
+// share b's memory, so b must never be modified afterwards. Callers hand it
+// freshly decrypted buffers they own; decoding a session then costs no
+// allocation per field.
+func NewReader(b []byte) *Reader { return &Reader{buf: b, shared: true} }
 
-// NewStringReader reads s.
-func NewStringReader(s string) *Reader { return &Reader{buf: s} }
+// NewCopyingReader reads b, copying every string and slice it returns, so b
+// may be reused afterwards (as encoding.BinaryUnmarshaler requires).
+func NewCopyingReader(b []byte) *Reader { return &Reader{buf: b} }
 
 // Err is the first error met, or nil.
 func (r *Reader) Err() error { return r.err }
@@ -71,52 +72,70 @@ func (r *Reader) Uvarint() uint64 {
 	if r.err != nil {
 		return 0
 	}
-	var v uint64
-	var s uint
-	for i := 0; i < len(r.buf) && i < binary.MaxVarintLen64; i++ {
-		c := r.buf[i]
-		if c < 0x80 {
-			if i == binary.MaxVarintLen64-1 && c > 1 {
-				break // overflow
-			}
-			r.buf = r.buf[i+1:]
-			return v | uint64(c)<<s
-		}
-		v |= uint64(c&0x7f) << s
-		s += 7
+	v, n := binary.Uvarint(r.buf)
+	if n <= 0 {
+		r.fail()
+		return 0
 	}
-	r.fail()
-	return 0
+	r.buf = r.buf[n:]
+	return v
 }
 
 // Varint reads a zig-zag encoded varint.
 func (r *Reader) Varint() int64 {
-	u := r.Uvarint()
-	x := int64(u >> 1)
-	if u&1 != 0 {
-		x = ^x
+	if r.err != nil {
+		return 0
 	}
-	return x
+	v, n := binary.Varint(r.buf)
+	if n <= 0 {
+		r.fail()
+		return 0
+	}
+	r.buf = r.buf[n:]
+	return v
 }
 
-// String reads a length-prefixed string, sharing the input's memory.
+// String reads a length-prefixed string.
 func (r *Reader) String() string {
+	b := r.next()
+	if len(b) == 0 {
+		return ""
+	}
+	if r.shared {
+		return unsafe.String(unsafe.SliceData(b), len(b))
+	}
+	return string(b)
+}
+
+// Bytes reads a length-prefixed byte string; nil when empty.
+func (r *Reader) Bytes() []byte {
+	b := r.next()
+	if len(b) == 0 {
+		return nil
+	}
+	if r.shared {
+		return b[:len(b):len(b)]
+	}
+	return append([]byte(nil), b...)
+}
+
+func (r *Reader) next() []byte {
 	n := r.Uvarint()
 	if r.err != nil {
-		return ""
+		return nil
 	}
 	if n > uint64(len(r.buf)) {
 		r.fail()
-		return ""
+		return nil
 	}
-	s := r.buf[:n]
+	b := r.buf[:n]
 	r.buf = r.buf[n:]
-	return s
+	return b
 }
 
 func (r *Reader) fail() {
 	if r.err == nil {
 		r.err = ErrShort
 	}
-	r.buf = ""
+	r.buf = nil
 }

@@ -1,0 +1,123 @@
+package session
+
+import (
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// maxChunk is the most of a value one cookie carries. Browsers allow about
+// 4096 bytes for name, value and attributes together (RFC 6265 section 6.1);
+// this leaves room for the rest.
+const maxChunk = 3800
+
+// maxChunks bounds how many cookies one value may span.
+const maxChunks = 8
+
+// cookieValue returns the value of the cookie name in r, scanning the Cookie
+// headers in place: unlike r.Cookie it neither allocates nor validates every
+// byte of every cookie, which on a 3 KB session cookie is half of the
+// per-request cost. The value is checked by the codec, which rejects anything
+// it did not seal.
+func cookieValue(r *http.Request, name string) (string, bool) {
+	for _, line := range r.Header["Cookie"] {
+		for len(line) > 0 {
+			var part string
+			part, line, _ = strings.Cut(line, ";")
+			part = strings.TrimLeft(part, " \t")
+			if len(part) > len(name) && part[len(name)] == '=' && part[:len(name)] == name {
+				v := strings.TrimRight(part[len(name)+1:], " \t")
+				if len(v) > 1 && v[0] == '"' && v[len(v)-1] == '"' {
+					v = v[1 : len(v)-1]
+				}
+				return v, true
+			}
+		}
+	}
+	return "", false
+}
+
+// cookieNames returns the names of r's cookies that start with prefix.
+func cookieNames(r *http.Request, prefix string) []string {
+	var names []string
+	for _, line := range r.Header["Cookie"] {
+		for part := range strings.SplitSeq(line, ";") {
+			name, _, ok := strings.Cut(strings.TrimSpace(part), "=")
+			if ok && strings.HasPrefix(name, prefix) {
+				names = append(names, name)
+			}
+		}
+	}
+	return names
+}
+
+// readChunked returns the value stored under name, joining chunks: a value
+// too long for one cookie is stored as "N.chunk0" in name and the rest in
+// name.1 ... name.N-1 ("." never occurs in the codecs' base64url or
+// base64 output).
+func readChunked(r *http.Request, name string) (string, bool) {
+	v, ok := cookieValue(r, name)
+	if !ok {
+		return "", false
+	}
+	count, first, chunked := strings.Cut(v, ".")
+	if !chunked {
+		return v, true
+	}
+	n, err := strconv.Atoi(count)
+	if err != nil || n < 2 || n > maxChunks {
+		return "", false
+	}
+	var b strings.Builder
+	b.Grow(n * maxChunk)
+	b.WriteString(first)
+	for i := 1; i < n; i++ {
+		part, ok := cookieValue(r, name+"."+strconv.Itoa(i))
+		if !ok {
+			return "", false
+		}
+		b.WriteString(part)
+	}
+	return b.String(), true
+}
+
+// writeChunked sets value under name, in chunks when it is too long for one
+// cookie, and deletes chunks of an earlier, longer value that r carries.
+func writeChunked(w http.ResponseWriter, r *http.Request, tmpl http.Cookie, value string) (chunks int) {
+	chunks = (len(value) + maxChunk - 1) / maxChunk
+	name := tmpl.Name
+	for i := range chunks {
+		c := tmpl
+		c.Value = value[i*maxChunk : min(len(value), (i+1)*maxChunk)]
+		if i == 0 && chunks > 1 {
+			c.Value = strconv.Itoa(chunks) + "." + c.Value
+		}
+		if i > 0 {
+			c.Name = name + "." + strconv.Itoa(i)
+		}
+		http.SetCookie(w, &c)
+	}
+	deleteChunks(w, r, tmpl, max(chunks, 1))
+	return chunks
+}
+
+// deleteChunks deletes the chunk cookies name.from, name.from+1, ... that r carries.
+func deleteChunks(w http.ResponseWriter, r *http.Request, tmpl http.Cookie, from int) {
+	for _, n := range cookieNames(r, tmpl.Name+".") {
+		i, err := strconv.Atoi(n[len(tmpl.Name)+1:])
+		if err == nil && i >= from {
+			c := tmpl
+			c.Name = n
+			expire(w, c)
+		}
+	}
+}
+
+// expire tells the browser to drop the cookie c names.
+func expire(w http.ResponseWriter, c http.Cookie) {
+	c.Value = ""
+	c.MaxAge = -1
+	c.Expires = time.Unix(1, 0)
+	http.SetCookie(w, &c)
+}

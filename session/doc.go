@@ -1,0 +1,27 @@
+// Package session keeps logins: encrypted, authenticated cookie sessions
+// (or server-side ones behind a sealed ID), and the short-lived state of
+// each login attempt.
+//
+//	m, err := session.New(session.Config{Keys: keys}) // keys: 32 random bytes each
+//	s, err := m.Load(r)                  // ErrNoSession, ErrInvalid, ErrExpired
+//	err = m.Create(w, r, &session.Session{Subject: sub, IDToken: raw})  // at login: new ID
+//	err = m.Destroy(w, r)                // at logout
+//
+//	err = m.SaveFlow(w, r, flow.State, flowBytes) // at the login redirect
+//	flowBytes, err = m.TakeFlow(w, r, state)       // at the callback, once
+//
+// Cookies are sealed with AES-256-GCM (Codec) under a ring of keys: the first
+// seals, all open. They are HttpOnly, SameSite=Lax, Path=/, and over TLS
+// Secure with the "__Host-" prefix. A session too large for one cookie is
+// split across several and joined back; stale chunks are deleted. Sessions
+// end at an absolute and an idle timeout.
+//
+// Each login attempt has its own cookie named after its state, so logins in
+// several tabs do not collide; each can be taken once (a ReplayCache
+// remembers), and at most MaxFlows are kept, oldest dropped, so abandoned
+// logins cannot grow the request headers past the server's limit.
+//
+// With a Store, sessions live server-side (MemoryStore here; Redis in its own
+// module) and the cookie carries only the sealed session ID. The session
+// package knows nothing of OpenID Connect beyond the data it keeps.
+package session

@@ -1,0 +1,162 @@
+package session
+
+import (
+	"crypto/subtle"
+	"errors"
+	"fmt"
+	"net/http"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/oidcrp/oidcrp/internal/wire"
+)
+
+var (
+	// ErrNoFlow: no login attempt is pending for the state of a callback:
+	// none was started in this browser, or it timed out, or the state was
+	// forged.
+	ErrNoFlow = errors.New("session: no pending login for this state")
+
+	// ErrFlowUsed: the login attempt was completed already; its callback is
+	// being replayed.
+	ErrFlowUsed = errors.New("session: login attempt already used")
+)
+
+// flowKeyLen is how much of the state names a flow cookie: 96 bits.
+const flowKeyLen = 16
+
+// flowVersion is the first byte of a flow record.
+const flowVersion = 1
+
+// flowName is the cookie name for state, or "" when state cannot be one of
+// ours (too short, or not base64url).
+func (m *Manager) flowName(state string) string {
+	if len(state) < flowKeyLen {
+		return ""
+	}
+	for i := range flowKeyLen {
+		c := state[i]
+		if !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || c == '-' || c == '_') {
+			return ""
+		}
+	}
+	return m.cfg.FlowCookieName + "_" + state[:flowKeyLen]
+}
+
+// SaveFlow keeps data, the state of one login attempt (a marshaled
+// client.Flow), in a short-lived cookie of its own named after state, so
+// that logins started in several tabs do not overwrite each other. If the
+// browser already holds MaxFlows pending attempts, the oldest are dropped.
+func (m *Manager) SaveFlow(w http.ResponseWriter, r *http.Request, state string, data []byte) error {
+	name := m.flowName(state)
+	if name == "" {
+		return fmt.Errorf("session: save flow: state must start with %d base64url characters", flowKeyLen)
+	}
+	now := m.cfg.Now()
+	m.dropOldFlows(w, r)
+	rec := make([]byte, 0, 24+len(state)+len(data))
+	rec = append(rec, flowVersion)
+	rec = wire.AppendVarint(rec, now.UnixMilli())
+	rec = wire.AppendString(rec, state)
+	rec = wire.AppendBytes(rec, data)
+	value, err := m.encode(name, rec)
+	if err != nil {
+		return err
+	}
+	c := m.cookie(r, name)
+	c.Value = value
+	c.MaxAge = int(m.cfg.FlowTimeout / time.Second)
+	c.Expires = now.Add(m.cfg.FlowTimeout)
+	http.SetCookie(w, &c)
+	return nil
+}
+
+// TakeFlow returns the data saved for state and deletes its cookie: each
+// login attempt can be completed once. It fails with ErrNoFlow when there is
+// no valid, unexpired attempt for state, and ErrFlowUsed when the attempt
+// was taken before (a replayed callback).
+func (m *Manager) TakeFlow(w http.ResponseWriter, r *http.Request, state string) ([]byte, error) {
+	name := m.flowName(state)
+	if name == "" {
+		return nil, ErrNoFlow
+	}
+	c := m.cookie(r, name)
+	value, ok := cookieValue(r, c.Name)
+	if !ok {
+		return nil, ErrNoFlow
+	}
+	expire(w, c)
+	issued, savedState, data, err := m.openFlow(name, value)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrNoFlow, err)
+	}
+	if subtle.ConstantTimeCompare([]byte(savedState), []byte(state)) != 1 {
+		return nil, ErrNoFlow
+	}
+	expires := issued.Add(m.cfg.FlowTimeout)
+	if m.cfg.Now().After(expires) {
+		return nil, fmt.Errorf("%w: timed out", ErrNoFlow)
+	}
+	fresh, err := m.cfg.Replay.Use(r.Context(), "flow:"+state, expires)
+	if err != nil {
+		return nil, fmt.Errorf("session: replay cache: %w", err)
+	}
+	if !fresh {
+		return nil, ErrFlowUsed
+	}
+	return data, nil
+}
+
+func (m *Manager) openFlow(name, value string) (issued time.Time, state string, data []byte, err error) {
+	var rec []byte
+	if err := m.decode(name, value, &rec); err != nil {
+		return time.Time{}, "", nil, err
+	}
+	rd := wire.NewReader(rec)
+	if rd.Byte() != flowVersion {
+		return time.Time{}, "", nil, ErrMalformed
+	}
+	issued = time.UnixMilli(rd.Varint())
+	state = rd.String()
+	data = rd.Bytes()
+	if rd.Err() != nil || rd.Len() != 0 {
+		return time.Time{}, "", nil, ErrMalformed
+	}
+	return issued, state, data, nil
+}
+
+// dropOldFlows deletes the request's flow cookies that are invalid, expired
+// or, past MaxFlows-1, the oldest, making room for one more.
+func (m *Manager) dropOldFlows(w http.ResponseWriter, r *http.Request) {
+	prefix := m.cookie(r, m.cfg.FlowCookieName+"_").Name
+	names := cookieNames(r, prefix)
+	if len(names) < m.cfg.MaxFlows {
+		return
+	}
+	type pending struct {
+		name   string
+		issued time.Time
+	}
+	var live []pending
+	for _, n := range names {
+		value, _ := cookieValue(r, n)
+		issued, _, _, err := m.openFlow(strings.TrimPrefix(n, hostPrefix), value)
+		if err != nil || m.cfg.Now().After(issued.Add(m.cfg.FlowTimeout)) {
+			m.expireFlow(w, r, n)
+			continue
+		}
+		live = append(live, pending{n, issued})
+	}
+	slices.SortFunc(live, func(a, b pending) int { return a.issued.Compare(b.issued) })
+	for len(live) >= m.cfg.MaxFlows {
+		m.expireFlow(w, r, live[0].name)
+		live = live[1:]
+	}
+}
+
+func (m *Manager) expireFlow(w http.ResponseWriter, r *http.Request, cookieName string) {
+	c := m.cookie(r, "")
+	c.Name = cookieName
+	expire(w, c)
+}

@@ -1,0 +1,324 @@
+package session
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"time"
+	"unsafe"
+
+	"github.com/gorilla/securecookie"
+
+	"github.com/oidcrp/oidcrp/internal/randstr"
+)
+
+var (
+	// ErrNoSession: the request carries no session cookie.
+	ErrNoSession = errors.New("session: no session")
+
+	// ErrExpired: the session passed its absolute or idle timeout.
+	ErrExpired = errors.New("session: expired")
+
+	// ErrInvalidConfig: a Config field is wrong; the message says which.
+	ErrInvalidConfig = errors.New("session: invalid config")
+)
+
+// Config configures a Manager. Every field but Keys (or Codecs) has a
+// working zero value.
+type Config struct {
+	// Keys are the session keys, each KeySize random bytes: the first seals,
+	// all open (see Codec). Required unless Codecs is set.
+	Keys [][]byte
+
+	// Codecs, if set, replace Keys: the first encodes, all decode, as with
+	// securecookie.EncodeMulti. A *Codec is the fast default; codecs from
+	// securecookie.CodecsFromPairs work too.
+	Codecs []securecookie.Codec
+
+	// Store, if set, keeps sessions server-side and the cookie holds only
+	// the sealed session ID. If nil, the whole session is in the cookie.
+	Store Store
+
+	// CookieName names the session cookie. If empty, "oidcrp_session".
+	// Served over TLS (see Secure), it gets the "__Host-" prefix.
+	CookieName string
+
+	// FlowCookieName prefixes the per-login cookies. If empty, "oidcrp_flow".
+	FlowCookieName string
+
+	// Secure marks cookies Secure, with the "__Host-" prefix, on every
+	// request: set it when TLS ends at a proxy in front of the app. Without
+	// it they are Secure on requests that came over TLS (r.TLS != nil).
+	Secure bool
+
+	// SameSite is the cookies' SameSite attribute. If zero, Lax, which lets
+	// the provider's redirect back to the callback carry the flow cookie.
+	SameSite http.SameSite
+
+	// AbsoluteTimeout ends a session this long after login, used or not.
+	// If zero, 24 hours.
+	AbsoluteTimeout time.Duration
+
+	// IdleTimeout ends a session unused this long. If zero, 2 hours. Use
+	// is recorded at most every IdleTimeout/16, so that most requests need
+	// not rewrite the cookie.
+	IdleTimeout time.Duration
+
+	// FlowTimeout bounds a login attempt, from redirect to callback. If
+	// zero, 10 minutes.
+	FlowTimeout time.Duration
+
+	// MaxFlows bounds the login attempts pending in one browser (each is a
+	// cookie); starting another drops the oldest, so abandoned logins cannot
+	// grow the request headers past the server's limit. If zero, 4.
+	MaxFlows int
+
+	// Replay remembers consumed login attempts, so that none is used twice
+	// even if its cookie is replayed. If nil, a ReplayCache in memory.
+	Replay ReplayCache
+
+	// Now returns the current time. If nil, time.Now.
+	Now func() time.Time
+}
+
+// Manager loads and saves sessions and login flows in cookies (or a Store).
+// It is safe for concurrent use.
+type Manager struct {
+	cfg    Config
+	codecs []securecookie.Codec
+	codec  *Codec // codecs[0] when it is ours: the fast path
+}
+
+// New validates cfg and returns a Manager.
+func New(cfg Config) (*Manager, error) {
+	bad := func(format string, args ...any) error {
+		return fmt.Errorf("%w: "+format, append([]any{ErrInvalidConfig}, args...)...)
+	}
+	m := &Manager{cfg: cfg, codecs: cfg.Codecs}
+	if len(m.codecs) == 0 {
+		if len(cfg.Keys) == 0 {
+			return nil, bad("no Keys and no Codecs")
+		}
+		c, err := NewCodec(cfg.Keys...)
+		if err != nil {
+			return nil, err
+		}
+		m.codecs = []securecookie.Codec{c}
+	}
+	m.codec, _ = m.codecs[0].(*Codec)
+	c := &m.cfg
+	if c.CookieName == "" {
+		c.CookieName = "oidcrp_session"
+	}
+	if c.FlowCookieName == "" {
+		c.FlowCookieName = "oidcrp_flow"
+	}
+	if c.SameSite == 0 {
+		c.SameSite = http.SameSiteLaxMode
+	}
+	for _, d := range []struct {
+		name string
+		v    *time.Duration
+		def  time.Duration
+	}{
+		{"AbsoluteTimeout", &c.AbsoluteTimeout, 24 * time.Hour},
+		{"IdleTimeout", &c.IdleTimeout, 2 * time.Hour},
+		{"FlowTimeout", &c.FlowTimeout, 10 * time.Minute},
+	} {
+		switch {
+		case *d.v < 0:
+			return nil, bad("negative %s", d.name)
+		case *d.v == 0:
+			*d.v = d.def
+		}
+	}
+	switch {
+	case c.MaxFlows < 0:
+		return nil, bad("negative MaxFlows")
+	case c.MaxFlows == 0:
+		c.MaxFlows = 4
+	}
+	if c.Replay == nil {
+		c.Replay = NewMemoryReplayCache()
+	}
+	if c.Now == nil {
+		c.Now = time.Now
+	}
+	return m, nil
+}
+
+// Config returns the configuration with defaults filled in.
+func (m *Manager) Config() Config { return m.cfg }
+
+func (m *Manager) secure(r *http.Request) bool { return m.cfg.Secure || r.TLS != nil }
+
+// cookie is the template of a cookie the Manager sets.
+func (m *Manager) cookie(r *http.Request, name string) http.Cookie {
+	c := http.Cookie{Name: name, Path: "/", HttpOnly: true, SameSite: m.cfg.SameSite}
+	if m.secure(r) {
+		c.Secure = true
+		c.Name = hostPrefix + name
+	}
+	return c
+}
+
+// hostPrefix marks a cookie the browser keeps only if it is Secure, has Path
+// "/" and no Domain: no subdomain or plain-HTTP page can set or shadow it.
+const hostPrefix = "__Host-"
+
+func (m *Manager) encode(name string, v any) (string, error) {
+	if m.codec != nil {
+		return m.codec.Encode(name, v)
+	}
+	return securecookie.EncodeMulti(name, v, m.codecs...)
+}
+
+func (m *Manager) decode(name, value string, dst any) error {
+	if m.codec != nil && len(m.codecs) == 1 {
+		return m.codec.Decode(name, value, dst)
+	}
+	if err := securecookie.DecodeMulti(name, value, dst, m.codecs...); err != nil {
+		return fmt.Errorf("%w: %s: %w", ErrInvalid, name, err)
+	}
+	return nil
+}
+
+// Load returns the request's session. It fails with ErrNoSession when there
+// is none, ErrInvalid when the cookie was tampered with, ErrExpired past a
+// timeout, and with the store's error when a server-side store fails (in
+// which case no session is granted).
+func (m *Manager) Load(r *http.Request) (*Session, error) {
+	name := m.cfg.CookieName
+	cookieName := name
+	if m.secure(r) {
+		cookieName = hostPrefix + name
+	}
+	value, ok := readChunked(r, cookieName)
+	if !ok {
+		return nil, ErrNoSession
+	}
+	s := new(Session)
+	if m.cfg.Store == nil {
+		if err := m.decode(name, value, s); err != nil {
+			return nil, err
+		}
+	} else {
+		var id []byte
+		if err := m.decode(name, value, &id); err != nil {
+			return nil, err
+		}
+		data, err := m.cfg.Store.Load(r.Context(), string(id))
+		if errors.Is(err, ErrNotFound) {
+			return nil, ErrNoSession
+		}
+		if err != nil {
+			return nil, fmt.Errorf("session: store: %w", err)
+		}
+		if err := m.decode(name, unsafe.String(unsafe.SliceData(data), len(data)), s); err != nil {
+			return nil, err
+		}
+		if s.ID != string(id) {
+			return nil, fmt.Errorf("%w: store record of another session", ErrInvalid)
+		}
+	}
+	now := m.cfg.Now()
+	if now.After(s.CreatedAt.Add(m.cfg.AbsoluteTimeout)) || now.After(s.LastSeen.Add(m.cfg.IdleTimeout)) {
+		return nil, ErrExpired
+	}
+	return s, nil
+}
+
+// Create starts a new session for a login: it gives s a new random ID (so a
+// session ID planted before login is worthless after it), sets its creation
+// and last-use times, deletes the request's previous session if any, and
+// saves s.
+func (m *Manager) Create(w http.ResponseWriter, r *http.Request, s *Session) error {
+	if m.cfg.Store != nil {
+		if old, err := m.Load(r); err == nil {
+			m.cfg.Store.Delete(r.Context(), old.ID)
+		}
+	}
+	now := m.cfg.Now()
+	s.ID = randstr.Token()
+	s.CreatedAt, s.LastSeen = now, now
+	if s.RefreshedAt.IsZero() {
+		s.RefreshedAt = now
+	}
+	return m.Save(w, r, s)
+}
+
+// Save writes s: a new cookie, and with a Store, the store record. Call it
+// before the response's header is written.
+func (m *Manager) Save(w http.ResponseWriter, r *http.Request, s *Session) error {
+	if s.ID == "" {
+		return fmt.Errorf("session: save: session has no ID (use Create)")
+	}
+	name := m.cfg.CookieName
+	expires := s.CreatedAt.Add(m.cfg.AbsoluteTimeout)
+	var value string
+	var err error
+	if m.cfg.Store == nil {
+		value, err = m.encode(name, s)
+	} else {
+		var data string
+		if data, err = m.encode(name, s); err != nil {
+			return err
+		}
+		rec := Record{ID: s.ID, Subject: s.Subject, SID: s.SID, Data: []byte(data), Expires: expires}
+		if err := m.cfg.Store.Save(r.Context(), rec); err != nil {
+			return fmt.Errorf("session: store: %w", err)
+		}
+		value, err = m.encode(name, []byte(s.ID))
+	}
+	if err != nil {
+		return err
+	}
+	c := m.cookie(r, name)
+	c.Expires = expires
+	c.MaxAge = max(1, int(time.Until(expires).Seconds()))
+	if chunks := (len(value) + maxChunk - 1) / maxChunk; chunks > maxChunks {
+		return fmt.Errorf("session: save: session needs %d cookies, more than %d: keep it in a Store", chunks, maxChunks)
+	}
+	writeChunked(w, r, c, value)
+	return nil
+}
+
+// Touch records that s was used now, if it was last recorded more than
+// IdleTimeout/16 ago, by saving it. Most requests therefore write nothing.
+func (m *Manager) Touch(w http.ResponseWriter, r *http.Request, s *Session) error {
+	now := m.cfg.Now()
+	if now.Sub(s.LastSeen) < m.cfg.IdleTimeout/16 {
+		return nil
+	}
+	s.LastSeen = now
+	return m.Save(w, r, s)
+}
+
+// Destroy ends the request's session: its cookies are deleted and, with a
+// Store, its record too.
+func (m *Manager) Destroy(w http.ResponseWriter, r *http.Request) error {
+	var err error
+	if m.cfg.Store != nil {
+		if s, lerr := m.Load(r); lerr == nil {
+			err = m.cfg.Store.Delete(r.Context(), s.ID)
+		}
+	}
+	c := m.cookie(r, m.cfg.CookieName)
+	expire(w, c)
+	deleteChunks(w, r, c, 1)
+	return err
+}
+
+// Revoke deletes every stored session of provider session sid or, when sid
+// is empty, of the user sub. It needs a Store that is a Revoker.
+func (m *Manager) Revoke(ctx context.Context, sid, sub string) (int, error) {
+	rv, ok := m.cfg.Store.(Revoker)
+	if !ok {
+		return 0, fmt.Errorf("session: revoke: the store cannot find sessions by sid or sub")
+	}
+	if sid != "" {
+		return rv.DeleteBySID(ctx, sid)
+	}
+	return rv.DeleteBySubject(ctx, sub)
+}

@@ -1,0 +1,155 @@
+package session
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/oidcrp/oidcrp/internal/wire"
+)
+
+// Session is one login of one user: who they are, and the tokens the app
+// holds for them. Its String, GoString, LogValue and MarshalJSON methods
+// redact the tokens, so a stray log line leaks nothing.
+type Session struct {
+	// ID identifies the session; Manager.Create gives each login a new one,
+	// so a session ID known before login is worthless after it.
+	ID string
+
+	Subject string // the user's sub at the provider
+	SID     string // the provider's session ID (sid claim), named by logout requests
+
+	IDToken      string    // the raw ID token, sent as id_token_hint at logout
+	AccessToken  string    // "" when none
+	RefreshToken string    // "" when none
+	Expiry       time.Time // of the access token; zero when unknown
+	RefreshedAt  time.Time // when the tokens were issued (login or last refresh)
+
+	CreatedAt time.Time // login time; the absolute timeout counts from it
+	LastSeen  time.Time // last use, at a granularity of Config.IdleTimeout/16
+
+	// Claims is a JSON object of the user's claims the app keeps (the ID
+	// token's, merged with userinfo's), or nil.
+	Claims []byte
+}
+
+// sessionVersion is the first byte of a marshaled Session.
+const sessionVersion = 1
+
+// ErrMalformed is returned when bytes that decrypted fine are not a
+// marshaled Session (or flow record): a bug, or a format from the future.
+var ErrMalformed = errors.New("session: malformed session data")
+
+// MarshalBinary encodes s in a compact binary form.
+func (s *Session) MarshalBinary() ([]byte, error) {
+	return s.AppendBinary(make([]byte, 0, s.size()))
+}
+
+// AppendBinary appends the encoding of s to b.
+func (s *Session) AppendBinary(b []byte) ([]byte, error) {
+	b = append(b, sessionVersion)
+	b = wire.AppendString(b, s.ID)
+	b = wire.AppendString(b, s.Subject)
+	b = wire.AppendString(b, s.SID)
+	b = wire.AppendString(b, s.IDToken)
+	b = wire.AppendString(b, s.AccessToken)
+	b = wire.AppendString(b, s.RefreshToken)
+	b = appendTime(b, s.Expiry)
+	b = appendTime(b, s.RefreshedAt)
+	b = appendTime(b, s.CreatedAt)
+	b = appendTime(b, s.LastSeen)
+	b = wire.AppendBytes(b, s.Claims)
+	return b, nil
+}
+
+// size bounds the length of the encoding of s.
+func (s *Session) size() int {
+	return 1 + 6*3 + len(s.ID) + len(s.Subject) + len(s.SID) + len(s.IDToken) +
+		len(s.AccessToken) + len(s.RefreshToken) + 4*10 + 3 + len(s.Claims)
+}
+
+// UnmarshalBinary decodes what MarshalBinary encoded. It copies data.
+func (s *Session) UnmarshalBinary(data []byte) error {
+	return s.decode(wire.NewCopyingReader(data))
+}
+
+// decodeOwned decodes buf without copying: the session's strings share
+// buf's memory, so buf must never be modified afterwards. The per-request
+// path uses it on freshly decrypted buffers.
+func (s *Session) decodeOwned(buf []byte) error {
+	return s.decode(wire.NewReader(buf))
+}
+
+func (s *Session) decode(r *wire.Reader) error {
+	if r.Byte() != sessionVersion {
+		return ErrMalformed
+	}
+	*s = Session{
+		ID:           r.String(),
+		Subject:      r.String(),
+		SID:          r.String(),
+		IDToken:      r.String(),
+		AccessToken:  r.String(),
+		RefreshToken: r.String(),
+		Expiry:       readTime(r),
+		RefreshedAt:  readTime(r),
+		CreatedAt:    readTime(r),
+		LastSeen:     readTime(r),
+		Claims:       r.Bytes(),
+	}
+	if r.Err() != nil || r.Len() != 0 {
+		*s = Session{}
+		return ErrMalformed
+	}
+	return nil
+}
+
+// appendTime appends t as milliseconds since the epoch, 0 for the zero time.
+func appendTime(b []byte, t time.Time) []byte {
+	if t.IsZero() {
+		return wire.AppendVarint(b, 0)
+	}
+	return wire.AppendVarint(b, t.UnixMilli())
+}
+
+func readTime(r *wire.Reader) time.Time {
+	ms := r.Varint()
+	if ms == 0 {
+		return time.Time{}
+	}
+	return time.UnixMilli(ms)
+}
+
+// String describes the session without revealing its tokens.
+func (s *Session) String() string {
+	return fmt.Sprintf("session.Session{ID:%s Subject:%q SID:%q IDToken:%s AccessToken:%s RefreshToken:%s Expiry:%s CreatedAt:%s}",
+		redacted(s.ID), s.Subject, s.SID, redacted(s.IDToken), redacted(s.AccessToken), redacted(s.RefreshToken),
+		s.Expiry.Format(time.RFC3339), s.CreatedAt.Format(time.RFC3339))
+}
+
+// GoString is String, so that %#v redacts too.
+func (s *Session) GoString() string { return s.String() }
+
+// LogValue describes the session in structured logs without its tokens.
+func (s *Session) LogValue() slog.Value {
+	return slog.GroupValue(
+		slog.String("subject", s.Subject),
+		slog.String("sid", s.SID),
+		slog.Time("created_at", s.CreatedAt),
+		slog.Time("expiry", s.Expiry),
+	)
+}
+
+// MarshalJSON describes the session without its tokens. Use MarshalBinary
+// to store one.
+func (s *Session) MarshalJSON() ([]byte, error) {
+	return fmt.Appendf(nil, `{"subject":%q,"sid":%q,"created_at":%q}`, s.Subject, s.SID, s.CreatedAt.Format(time.RFC3339)), nil
+}
+
+func redacted(v string) string {
+	if v == "" {
+		return `""`
+	}
+	return "[redacted]"
+}
