@@ -22,6 +22,10 @@ var (
 
 	// ErrInvalidConfig: a Config field is wrong; the message says which.
 	ErrInvalidConfig = errors.New("session: invalid config")
+
+	// ErrStore: the session store failed. No session is granted: callers
+	// should fail closed (503) rather than treat the user as logged out.
+	ErrStore = errors.New("session: store unavailable")
 )
 
 // Config configures a Manager. Every field but Keys (or Codecs) has a
@@ -213,7 +217,7 @@ func (m *Manager) Load(r *http.Request) (*Session, error) {
 			return nil, ErrNoSession
 		}
 		if err != nil {
-			return nil, fmt.Errorf("session: store: %w", err)
+			return nil, fmt.Errorf("%w: %w", ErrStore, err)
 		}
 		if err := m.decode(name, unsafe.String(unsafe.SliceData(data), len(data)), s); err != nil {
 			return nil, err
@@ -267,7 +271,7 @@ func (m *Manager) Save(w http.ResponseWriter, r *http.Request, s *Session) error
 		}
 		rec := Record{ID: s.ID, Subject: s.Subject, SID: s.SID, Data: []byte(data), Expires: expires}
 		if err := m.cfg.Store.Save(r.Context(), rec); err != nil {
-			return fmt.Errorf("session: store: %w", err)
+			return fmt.Errorf("%w: %w", ErrStore, err)
 		}
 		value, err = m.encode(name, []byte(s.ID))
 	}
@@ -309,6 +313,14 @@ func (m *Manager) Destroy(w http.ResponseWriter, r *http.Request) error {
 	deleteChunks(w, r, c, 1)
 	return err
 }
+
+// Seal encodes v under name with the Manager's codecs, for values kept
+// outside a session that must stay confidential (such as the result of a
+// refresh shared between instances). Open reverses it.
+func (m *Manager) Seal(name string, v any) (string, error) { return m.encode(name, v) }
+
+// Open decodes a value Seal encoded under name into dst.
+func (m *Manager) Open(name, value string, dst any) error { return m.decode(name, value, dst) }
 
 // Revoke deletes every stored session of provider session sid or, when sid
 // is empty, of the user sub. It needs a Store that is a Revoker.

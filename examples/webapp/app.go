@@ -1,0 +1,213 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"html/template"
+	"io"
+	"log/slog"
+	"net/http"
+
+	"github.com/oidcrp/oidcrp/client"
+	"github.com/oidcrp/oidcrp/middleware"
+	"github.com/oidcrp/oidcrp/oidctest"
+	"github.com/oidcrp/oidcrp/session"
+)
+
+// app is the web app: its routes, and what it must close.
+type app struct {
+	http.Handler
+	issuer   string
+	rp       *client.RP
+	auth     *middleware.Auth
+	embedded *oidctest.Server // nil with OIDC_ISSUER
+}
+
+// newApp connects to the provider (starting the embedded one when no issuer
+// is configured) and builds the routes. A provider that cannot be reached,
+// or whose discovery document names another issuer, fails here, at start-up.
+func newApp(ctx context.Context, cfg config, logger *slog.Logger) (*app, error) {
+	a := &app{issuer: cfg.issuer}
+	if cfg.issuer == "" {
+		a.embedded = startEmbeddedProvider(cfg)
+		a.issuer = a.embedded.URL
+		if cfg.clientID == "" {
+			cfg.clientID, cfg.clientSecret = a.embedded.Client().ID, a.embedded.Client().Secret
+		}
+		logger.Warn("OIDC_ISSUER is unset: using the embedded development provider; it logs in a demo user without asking", "issuer", a.issuer)
+	}
+	if cfg.randomSessionKeys {
+		logger.Warn("SESSION_KEYS is unset: using a random key; sessions end when the process does")
+	}
+
+	// Loopback issuers (a provider run next to the app for development or
+	// tests) may use http; any other must use https.
+	rp, err := client.New(ctx, client.Config{
+		Issuer:       a.issuer,
+		ClientID:     cfg.clientID,
+		ClientSecret: cfg.clientSecret,
+		RedirectURL:  cfg.redirectURL,
+		Scopes:       cfg.scopes,
+	})
+	if err != nil {
+		a.Close()
+		return nil, fmt.Errorf("provider %s: %w", a.issuer, err)
+	}
+	a.rp = rp
+	sessions, err := session.New(session.Config{Keys: cfg.sessionKeys})
+	if err != nil {
+		a.Close()
+		return nil, err
+	}
+	a.auth, err = middleware.New(middleware.Config{
+		RP:                    rp,
+		Sessions:              sessions,
+		PostLogoutRedirectURL: cfg.postLogoutURL,
+		UserInfo:              true,
+		Logger:                logger,
+	})
+	if err != nil {
+		a.Close()
+		return nil, err
+	}
+
+	mux := http.NewServeMux()
+	mux.Handle("GET /{$}", a.auth.Optional(http.HandlerFunc(home)))
+	mux.Handle("GET /auth/login", a.auth.Login())
+	mux.Handle("GET /auth/callback", a.auth.Callback())
+	mux.Handle("GET /auth/logout", a.auth.Logout())
+	mux.Handle("POST /auth/logout", a.auth.Logout())
+	mux.Handle("GET /me", a.auth.Require(http.HandlerFunc(me)))
+	mux.Handle("GET /userinfo", a.auth.Require(http.HandlerFunc(a.userinfo)))
+	a.Handler = mux
+	return a, nil
+}
+
+// Close releases the provider connection and stops the embedded provider.
+func (a *app) Close() {
+	if a.rp != nil {
+		a.rp.Close()
+	}
+	if a.embedded != nil {
+		a.embedded.Close()
+	}
+}
+
+// startEmbeddedProvider starts oidctest with a demo user and the app's
+// client registered.
+func startEmbeddedProvider(cfg config) *oidctest.Server {
+	c := oidctest.DefaultClient
+	if cfg.clientID != "" {
+		c = oidctest.Client{ID: cfg.clientID, Secret: cfg.clientSecret}
+	}
+	c.RedirectURIs = []string{cfg.redirectURL}
+	c.PostLogoutRedirectURIs = []string{cfg.postLogoutURL}
+	return oidctest.NewServer(oidctest.Config{
+		Clients: []oidctest.Client{c},
+		Users: []oidctest.User{{
+			Subject: "demo",
+			Claims: map[string]any{
+				"name": "Demo User", "given_name": "Demo", "family_name": "User",
+				"preferred_username": "demo", "email": "demo@example.com", "email_verified": true,
+			},
+		}},
+		RotateRefreshTokens: true,
+	})
+}
+
+var homePage = template.Must(template.New("home").Parse(`<!doctype html>
+<meta charset="utf-8">
+<title>oidcrp example</title>
+<h1>oidcrp example app</h1>
+{{if .LoggedIn}}
+<p>Hello, <strong id="user">{{.Name}}</strong>.</p>
+<p><a href="/me">Your session (JSON)</a> · <a href="/userinfo">Your userinfo (JSON)</a></p>
+<form method="post" action="/auth/logout"><button id="logout" type="submit">Log out</button></form>
+{{else}}
+<p>You are not logged in.</p>
+<p><a id="login" href="/auth/login">Log in</a></p>
+{{end}}
+`))
+
+// home greets the user by name, or offers a login link.
+func home(w http.ResponseWriter, r *http.Request) {
+	var page struct {
+		LoggedIn bool
+		Name     string
+	}
+	if s, ok := middleware.SessionFrom(r.Context()); ok {
+		var claims struct {
+			Name              string `json:"name"`
+			PreferredUsername string `json:"preferred_username"`
+			Email             string `json:"email"`
+		}
+		middleware.Claims(r.Context(), &claims)
+		page.LoggedIn = true
+		page.Name = firstNonEmpty(claims.Name, claims.PreferredUsername, claims.Email, s.Subject)
+	}
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	w.Header().Set("Cache-Control", "no-store")
+	homePage.Execute(w, page)
+}
+
+// me answers {"sub": ..., "claims": {...}} for the logged-in user.
+func me(w http.ResponseWriter, r *http.Request) {
+	var claims map[string]any
+	if err := middleware.Claims(r.Context(), &claims); err != nil {
+		http.Error(w, "no session", http.StatusUnauthorized)
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"sub": middleware.Subject(r.Context()), "claims": claims})
+}
+
+// userinfo calls the provider's userinfo endpoint as the user, with an access
+// token that refreshes itself, and relays the answer.
+func (a *app) userinfo(w http.ResponseWriter, r *http.Request) {
+	endpoint := a.rp.Provider().Metadata().UserinfoEndpoint
+	if endpoint == "" {
+		writeJSON(w, http.StatusNotFound, map[string]string{"error": "the provider has no userinfo endpoint"})
+		return
+	}
+	req, err := http.NewRequestWithContext(r.Context(), http.MethodGet, endpoint, nil)
+	if err != nil {
+		writeJSON(w, http.StatusInternalServerError, map[string]string{"error": "bad userinfo endpoint"})
+		return
+	}
+	req.Header.Set("Accept", "application/json")
+	resp, err := a.auth.HTTPClient(r).Do(req)
+	if err != nil {
+		status := middleware.ErrorStatus(err)
+		if status == http.StatusInternalServerError {
+			status = http.StatusBadGateway // the request to the provider failed
+		}
+		writeJSON(w, status, map[string]string{"error": http.StatusText(status)})
+		return
+	}
+	defer resp.Body.Close()
+	status := resp.StatusCode
+	if status >= 500 {
+		status = http.StatusBadGateway
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Cache-Control", "no-store")
+	w.WriteHeader(status)
+	io.Copy(w, io.LimitReader(resp.Body, 1<<20))
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Cache-Control", "no-store")
+	w.WriteHeader(status)
+	json.NewEncoder(w).Encode(v)
+}
+
+func firstNonEmpty(vs ...string) string {
+	for _, v := range vs {
+		if v != "" {
+			return v
+		}
+	}
+	return ""
+}
+

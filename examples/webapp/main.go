@@ -1,0 +1,83 @@
+// Command webapp is a small web app with "Log in with X": the oidcrp
+// library's handlers and sessions, configured only through the environment.
+//
+// With no environment at all it starts an embedded development provider
+// (oidctest) on a random 127.0.0.1 port and logs in its demo user:
+//
+//	go run ./examples/webapp    # then open http://127.0.0.1:8080
+//
+// Environment:
+//
+//	OIDC_ISSUER                    the provider; unset: the embedded one
+//	OIDC_CLIENT_ID                 required with OIDC_ISSUER
+//	OIDC_CLIENT_SECRET             empty: a public client (PKCE only)
+//	OIDC_REDIRECT_URL              default http://<LISTEN_ADDR>/auth/callback
+//	OIDC_SCOPES                    default "openid profile email"
+//	OIDC_POST_LOGOUT_REDIRECT_URL  default http://<LISTEN_ADDR>/
+//	LISTEN_ADDR                    default 127.0.0.1:8080
+//	SESSION_KEYS                   comma-separated base64 keys of 32 bytes, the
+//	                               first encodes; unset: random keys per process
+//
+// Routes: GET / (public), GET /auth/login?return_to=, GET /auth/callback,
+// GET and POST /auth/logout, GET /me (JSON, protected), GET /userinfo (the
+// provider's userinfo, protected).
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"syscall"
+	"time"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	logger := slog.New(slog.NewTextHandler(os.Stderr, nil))
+	if err := run(ctx, os.Getenv, logger); err != nil {
+		fmt.Fprintln(os.Stderr, "webapp:", err)
+		os.Exit(1)
+	}
+}
+
+// run configures the app from getenv, serves it until ctx ends, and returns
+// the first error that keeps it from starting.
+func run(ctx context.Context, getenv func(string) string, logger *slog.Logger) error {
+	cfg, err := configFromEnv(getenv)
+	if err != nil {
+		return err
+	}
+	listener, err := net.Listen("tcp", cfg.listenAddr)
+	if err != nil {
+		return fmt.Errorf("LISTEN_ADDR: %w", err)
+	}
+	defer listener.Close()
+
+	app, err := newApp(ctx, cfg, logger)
+	if err != nil {
+		return err
+	}
+	defer app.Close()
+
+	srv := &http.Server{Handler: app, ReadHeaderTimeout: 10 * time.Second}
+	logger.Info("listening", "url", "http://"+listener.Addr().String(), "issuer", app.issuer)
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(listener) }()
+	select {
+	case err := <-errc:
+		return err
+	case <-ctx.Done():
+		shutdown, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		if err := srv.Shutdown(shutdown); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			return err
+		}
+		return nil
+	}
+}

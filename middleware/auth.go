@@ -1,0 +1,121 @@
+package middleware
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"time"
+
+	"github.com/oidcrp/oidcrp/client"
+	"github.com/oidcrp/oidcrp/session"
+)
+
+// Config joins a relying party and a session manager into handlers.
+// RP and Sessions are required; every other field has a working zero value.
+type Config struct {
+	RP       *client.RP
+	Sessions *session.Manager
+
+	// LoginPath is where the Login handler is mounted; Require sends
+	// unauthenticated browsers there. If empty, "/auth/login".
+	LoginPath string
+
+	// DefaultReturnTo is where a login without return_to lands, and where
+	// logout lands when the provider cannot send the user back. If empty, "/".
+	DefaultReturnTo string
+
+	// PostLogoutRedirectURL is the absolute URL the provider sends the user
+	// to after RP-initiated logout; it must be registered at the provider.
+	// If empty, none is sent and the provider shows its own page.
+	PostLogoutRedirectURL string
+
+	// UserInfo makes the callback call the provider's userinfo endpoint
+	// (when it has one) with the new access token, check that its sub is the
+	// ID token's, and keep its claims with the ID token's in the session.
+	UserInfo bool
+
+	// AuthRequest, if set, gives the per-request parameters of each login
+	// (prompt, acr_values, login_hint, ...).
+	AuthRequest func(r *http.Request) client.AuthRequest
+
+	// DisableRefresh stops Require and Optional from refreshing an access
+	// token that expires within RefreshLeeway on the request path. Handlers
+	// then see expired tokens, though TokenSource still refreshes.
+	DisableRefresh bool
+
+	// RefreshLeeway is how long before expiry an access token is refreshed.
+	// It never exceeds a quarter of the token's own lifetime, so that
+	// short-lived tokens are not refreshed on every request. If zero, 30 seconds.
+	RefreshLeeway time.Duration
+
+	// RefreshGrace is how long the result of a refresh is kept for requests
+	// that still carry the redeemed refresh token (sent before the new
+	// cookie arrived, or on another instance). If zero, 2 minutes.
+	RefreshGrace time.Duration
+
+	// Coordinator runs each refresh once across concurrent requests. If nil,
+	// a session.MemoryCoordinator (one instance); share a Redis one between
+	// instances.
+	Coordinator session.Coordinator
+
+	// Unauthenticated, if set, answers requests Require turns away. If nil,
+	// browsers navigating with GET are redirected to LoginPath with
+	// return_to, and other requests get 401 with a WWW-Authenticate header.
+	Unauthenticated http.Handler
+
+	// ErrorHandler, if set, answers requests whose login, logout or
+	// refresh failed, given the error. If nil, a short page (or JSON) with
+	// the status of ErrorStatus and a safe message; the error is logged.
+	ErrorHandler func(w http.ResponseWriter, r *http.Request, err error)
+
+	// Logger receives the errors the default ErrorHandler answers. If nil,
+	// slog.Default().
+	Logger *slog.Logger
+}
+
+// Auth holds the handlers and middleware of one relying party. It is safe
+// for concurrent use.
+type Auth struct {
+	cfg      Config
+	rp       *client.RP
+	sessions *session.Manager
+	now      func() time.Time
+}
+
+// ErrInvalidConfig: a Config field is wrong; the message says which.
+var ErrInvalidConfig = errors.New("middleware: invalid config")
+
+// New validates cfg and returns an Auth.
+func New(cfg Config) (*Auth, error) {
+	switch {
+	case cfg.RP == nil:
+		return nil, fmt.Errorf("%w: RP is nil", ErrInvalidConfig)
+	case cfg.Sessions == nil:
+		return nil, fmt.Errorf("%w: Sessions is nil", ErrInvalidConfig)
+	case cfg.RefreshLeeway < 0 || cfg.RefreshGrace < 0:
+		return nil, fmt.Errorf("%w: negative duration", ErrInvalidConfig)
+	}
+	if cfg.LoginPath == "" {
+		cfg.LoginPath = "/auth/login"
+	}
+	if cfg.DefaultReturnTo == "" {
+		cfg.DefaultReturnTo = "/"
+	}
+	if !IsLocalPath(cfg.LoginPath) || !IsLocalPath(cfg.DefaultReturnTo) {
+		return nil, fmt.Errorf("%w: LoginPath and DefaultReturnTo must be local paths", ErrInvalidConfig)
+	}
+	if cfg.RefreshLeeway == 0 {
+		cfg.RefreshLeeway = 30 * time.Second
+	}
+	if cfg.RefreshGrace == 0 {
+		cfg.RefreshGrace = 2 * time.Minute
+	}
+	if cfg.Coordinator == nil {
+		cfg.Coordinator = &session.MemoryCoordinator{}
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
+	return &Auth{cfg: cfg, rp: cfg.RP, sessions: cfg.Sessions, now: cfg.Sessions.Config().Now}, nil
+}

@@ -1,0 +1,93 @@
+package middleware
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/http"
+
+	"github.com/oidcrp/oidcrp/client"
+	"github.com/oidcrp/oidcrp/session"
+)
+
+// Callback returns the handler for the redirect URI. It takes the login
+// attempt named by the state parameter (each can be taken once), has the
+// client check the response, exchange the code and verify the ID token,
+// optionally fetches userinfo, then starts a fresh session and redirects to
+// the attempt's return_to. Any failure answers with ErrorStatus's status and
+// a short message, and creates no session.
+func (a *Auth) Callback() http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		query := r.URL.Query()
+		data, err := a.sessions.TakeFlow(w, r, query.Get("state"))
+		if err != nil {
+			a.fail(w, r, err)
+			return
+		}
+		var flow client.Flow
+		if err := flow.UnmarshalBinary(data); err != nil {
+			a.fail(w, r, err)
+			return
+		}
+		tokens, err := a.rp.Callback(r.Context(), flow, query)
+		if err != nil {
+			a.fail(w, r, err)
+			return
+		}
+		claims, err := a.keptClaims(r.Context(), tokens)
+		if err != nil {
+			a.fail(w, r, err)
+			return
+		}
+		s := &session.Session{
+			Subject:      tokens.IDToken.Subject,
+			SID:          tokens.IDToken.SessionID,
+			IDToken:      tokens.RawIDToken,
+			AccessToken:  tokens.AccessToken,
+			RefreshToken: tokens.RefreshToken,
+			Expiry:       tokens.Expiry,
+			Claims:       claims,
+		}
+		if err := a.sessions.Create(w, r, s); err != nil {
+			a.fail(w, r, err)
+			return
+		}
+		returnTo := flow.ReturnTo
+		if !IsLocalPath(returnTo) {
+			returnTo = a.cfg.DefaultReturnTo
+		}
+		redirect(w, returnTo)
+	})
+}
+
+// protocolClaims are the ID token's claims about the token rather than the
+// user: not worth a byte of the session cookie.
+var protocolClaims = []string{"iss", "aud", "exp", "iat", "nbf", "nonce", "at_hash", "c_hash", "azp", "jti", "sid", "auth_time"}
+
+// keptClaims returns the user's claims to keep in the session: the ID
+// token's, merged with userinfo's when Config.UserInfo is set and the
+// provider has the endpoint (OpenID Connect Core 5.3.2: its sub must be the
+// ID token's).
+func (a *Auth) keptClaims(ctx context.Context, tokens *client.Tokens) ([]byte, error) {
+	claims := map[string]json.RawMessage{}
+	if err := tokens.IDToken.Claims(&claims); err != nil {
+		return nil, fmt.Errorf("%w: %v", client.ErrMalformedToken, err)
+	}
+	for _, c := range protocolClaims {
+		delete(claims, c)
+	}
+	if a.cfg.UserInfo && a.rp.Provider().Metadata().UserinfoEndpoint != "" {
+		info, err := a.rp.UserInfo(ctx, tokens.AccessToken, tokens.IDToken.Subject)
+		if err != nil {
+			return nil, err
+		}
+		var extra map[string]json.RawMessage
+		if err := info.Claims(&extra); err != nil {
+			return nil, fmt.Errorf("%w: userinfo: %v", client.ErrProviderResponse, err)
+		}
+		for k, v := range extra {
+			claims[k] = v
+		}
+	}
+	return json.Marshal(claims)
+}

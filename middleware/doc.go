@@ -1,0 +1,25 @@
+// Package middleware turns a relying party (package client) and a session
+// manager (package session) into net/http handlers: login, callback,
+// logout, and middleware that requires or offers authentication. It works
+// with http.ServeMux and any router that takes an http.Handler.
+//
+//	auth, err := middleware.New(middleware.Config{RP: rp, Sessions: sessions, UserInfo: true})
+//	mux.Handle("GET /auth/login", auth.Login())
+//	mux.Handle("GET /auth/callback", auth.Callback())
+//	mux.Handle("/auth/logout", auth.Logout())
+//	mux.Handle("GET /me", auth.Require(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+//		fmt.Fprintln(w, "hello", middleware.Subject(r.Context()))
+//	})))
+//
+// Require lets through requests with a valid session; browsers without one
+// are redirected to the login (which brings them back), API requests get
+// 401. Authenticate is the same check without the redirect, for callers that
+// answer themselves. Handlers read the session with SessionFrom, Subject and
+// Claims, and call APIs as the user with HTTPClient or TokenSource, whose
+// tokens refresh themselves: once per refresh token across concurrent
+// requests, so that providers rotating refresh tokens never see one redeemed
+// twice.
+//
+// Errors map to statuses in one place, ErrorStatus: the browser sees a short
+// safe message, the log sees the error.
+package middleware

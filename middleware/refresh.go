@@ -1,0 +1,191 @@
+package middleware
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"net/http"
+	"time"
+
+	"golang.org/x/oauth2"
+
+	"github.com/oidcrp/oidcrp/client"
+	"github.com/oidcrp/oidcrp/session"
+)
+
+var (
+	// ErrLoginEnded: the provider refused the session's refresh token
+	// (invalid_grant): the login is over, and the session was deleted.
+	// The user must log in again (401).
+	ErrLoginEnded = errors.New("middleware: login ended at the provider")
+
+	// ErrTokenExpired: the access token expired and the session has no
+	// refresh token to renew it (401). The login session itself may live
+	// on, by its own timeouts.
+	ErrTokenExpired = errors.New("middleware: access token expired and cannot be refreshed")
+
+	// ErrNoAccessToken: the session holds no access token (401).
+	ErrNoAccessToken = errors.New("middleware: session has no access token")
+)
+
+// refreshName is the name refresh results are sealed under.
+const refreshName = "oidcrp_refresh"
+
+// refreshDue reports whether s's access token expires within the leeway:
+// RefreshLeeway, but never more than a quarter of the token's lifetime. A
+// token of unknown expiry is never due.
+func (a *Auth) refreshDue(s *session.Session) bool {
+	if s.Expiry.IsZero() {
+		return false
+	}
+	leeway := min(a.cfg.RefreshLeeway, s.Expiry.Sub(s.RefreshedAt)/4)
+	return !a.now().Before(s.Expiry.Add(-leeway))
+}
+
+// refresh renews the session's tokens and saves the session (a new cookie
+// on the response, or the store record). Concurrent calls within the request
+// wait for each other; the first does the work.
+func (st *requestState) refresh(ctx context.Context) error {
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	return st.refreshLocked(ctx)
+}
+
+func (st *requestState) refreshLocked(ctx context.Context) error {
+	a := st.a
+	fresh, err := a.refreshed(ctx, st.sess)
+	if err != nil {
+		if errors.Is(err, client.ErrInvalidGrant) {
+			a.sessions.Destroy(st.w, st.r)
+			return fmt.Errorf("%w: %w", ErrLoginEnded, err)
+		}
+		return err
+	}
+	st.sess = fresh
+	return a.sessions.Save(st.w, st.r, fresh)
+}
+
+// refreshed returns a copy of s with renewed tokens. The refresh grant runs
+// once per refresh token, across concurrent requests (and instances, with a
+// shared Coordinator): the others wait for it and use its result, and so do
+// requests arriving within RefreshGrace that still carry the old refresh
+// token. That is what keeps refresh-token rotation from logging users out.
+// The grant runs under ctx's values but not its cancellation: a request that
+// gives up must not abandon a grant whose result others need.
+func (a *Auth) refreshed(ctx context.Context, s *session.Session) (*session.Session, error) {
+	for range 3 { // a remembered result may be due itself: follow the chain
+		old := s
+		sealed, err := a.cfg.Coordinator.Do(ctx, refreshKey(old.RefreshToken), a.cfg.RefreshGrace, func(ctx context.Context) ([]byte, error) {
+			tokens, err := a.rp.Refresh(ctx, old.RefreshToken, old.IDToken)
+			if err != nil {
+				return nil, err
+			}
+			result := &session.Session{
+				IDToken:      tokens.RawIDToken,
+				AccessToken:  tokens.AccessToken,
+				RefreshToken: tokens.RefreshToken,
+				Expiry:       tokens.Expiry,
+				RefreshedAt:  a.now(),
+			}
+			v, err := a.sessions.Seal(refreshName, result)
+			return []byte(v), err
+		})
+		if err != nil {
+			return nil, err
+		}
+		var result session.Session
+		if err := a.sessions.Open(refreshName, string(sealed), &result); err != nil {
+			return nil, err
+		}
+		next := *old
+		next.AccessToken, next.RefreshToken = result.AccessToken, result.RefreshToken
+		next.Expiry, next.RefreshedAt = result.Expiry, result.RefreshedAt
+		if result.IDToken != "" {
+			next.IDToken = result.IDToken
+		}
+		next.LastSeen = a.now()
+		s = &next
+		if !a.refreshDue(s) || s.RefreshToken == "" {
+			break
+		}
+	}
+	return s, nil
+}
+
+// refreshKey names the refresh of refreshToken without revealing it.
+func refreshKey(refreshToken string) string {
+	sum := sha256.Sum256([]byte(refreshToken))
+	return "refresh:" + base64.RawURLEncoding.EncodeToString(sum[:18])
+}
+
+// token returns the session's access token, refreshing it first when due.
+func (st *requestState) token(ctx context.Context) (*oauth2.Token, error) {
+	if st == nil {
+		return nil, ErrNotAuthenticated
+	}
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	s := st.sess
+	if s.AccessToken == "" {
+		return nil, ErrNoAccessToken
+	}
+	if st.a.refreshDue(s) {
+		switch {
+		case s.RefreshToken != "":
+			if err := st.refreshLocked(ctx); err != nil {
+				return nil, err
+			}
+		case !st.a.now().Before(s.Expiry):
+			return nil, ErrTokenExpired
+		}
+	}
+	return &oauth2.Token{AccessToken: st.sess.AccessToken, TokenType: "Bearer", Expiry: st.sess.Expiry}, nil
+}
+
+// TokenSource returns the access token of r's session as an
+// oauth2.TokenSource, refreshed shortly before it expires (see
+// Config.RefreshLeeway) with the session saved on the response. r must have
+// passed Require or Optional. Because oauth2.TokenSource takes no context,
+// the source is bound to r's: use it within the request only.
+func (a *Auth) TokenSource(r *http.Request) oauth2.TokenSource {
+	return &tokenSource{st: stateFrom(r.Context()), ctx: r.Context()}
+}
+
+type tokenSource struct {
+	st  *requestState
+	ctx context.Context // the request's; oauth2.TokenSource has no ctx parameter
+}
+
+func (ts *tokenSource) Token() (*oauth2.Token, error) { return ts.st.token(ts.ctx) }
+
+// HTTPClient returns a client that sends r's access token as a Bearer token
+// with each request, refreshing it first when due, under the context of the
+// outgoing request. r must have passed Require or Optional. Errors are
+// ErrLoginEnded, ErrTokenExpired, ErrNoAccessToken (answer 401) or the
+// client package's refresh errors (ErrorStatus maps them).
+func (a *Auth) HTTPClient(r *http.Request) *http.Client {
+	return &http.Client{
+		Transport: &transport{st: stateFrom(r.Context()), base: http.DefaultTransport},
+		Timeout:   30 * time.Second,
+	}
+}
+
+type transport struct {
+	st   *requestState
+	base http.RoundTripper
+}
+
+func (t *transport) RoundTrip(req *http.Request) (*http.Response, error) {
+	tok, err := t.st.token(req.Context())
+	if err != nil {
+		if req.Body != nil {
+			req.Body.Close()
+		}
+		return nil, err
+	}
+	out := req.Clone(req.Context())
+	tok.SetAuthHeader(out)
+	return t.base.RoundTrip(out)
+}
