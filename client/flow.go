@@ -33,7 +33,7 @@ func (f Flow) AppendBinary(b []byte) ([]byte, error) {
 
 // UnmarshalBinary decodes what MarshalBinary encoded.
 func (f *Flow) UnmarshalBinary(data []byte) error {
-	r := wire.NewStringReader(string(data))
+	r := wire.NewCopyingReader(data)
 	if r.Byte() != flowVersion {
 		return ErrMalformedFlow
 	}

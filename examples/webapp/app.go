@@ -210,4 +210,3 @@ func firstNonEmpty(vs ...string) string {
 	}
 	return ""
 }
-
