@@ -16,7 +16,7 @@ var (
 	ErrInvalidMetadata = errors.New("discovery: invalid provider metadata")
 
 	// ErrFetch: the provider could not be reached, or answered with a status
-	// other than 200. The error is a *FetchError.
+	// other than 2xx. The error is a *FetchError.
 	ErrFetch = errors.New("discovery: fetch failed")
 
 	// ErrInvalidKeySet: the jwks_uri document is not a JSON Web Key Set.

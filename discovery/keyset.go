@@ -34,12 +34,21 @@ type KeySet struct {
 	cfg    *Config
 	bg     *background
 
-	mu        sync.RWMutex // guards keys, stale and refetched
+	mu        sync.RWMutex // guards keys, stale, refetched and failure
 	keys      []jose.JSONWebKey
 	stale     time.Time // when keys should be re-fetched in the background
 	refetched time.Time // start of the last re-fetch for an unknown kid
+	failure   *failure  // the last failed fetch while no keys are held
 
 	fetches flight.Group[[]jose.JSONWebKey]
+}
+
+// failure is a failed fetch, repeated to callers for KeyRefetchInterval so
+// that, while the provider's key endpoint is down, tokens do not each cause
+// a request.
+type failure struct {
+	at  time.Time
+	err error
 }
 
 // KeySet returns the provider's key set.
@@ -119,9 +128,12 @@ func verifyWith(keys []jose.JSONWebKey, jws *jose.JSONWebSignature) (payload []b
 // background re-fetch when they are stale.
 func (k *KeySet) current(ctx context.Context) ([]jose.JSONWebKey, error) {
 	k.mu.RLock()
-	keys, stale := k.keys, k.stale
+	keys, stale, failed := k.keys, k.stale, k.failure
 	k.mu.RUnlock()
 	if keys == nil {
+		if failed != nil && k.cfg.now().Sub(failed.at) < k.cfg.KeyRefetchInterval {
+			return nil, failed.err
+		}
 		return k.fetch(ctx)
 	}
 	if k.cfg.now().After(stale) {
@@ -160,26 +172,30 @@ func (k *KeySet) fetch(ctx context.Context) ([]jose.JSONWebKey, error) {
 		u := k.uri()
 		resp, body, err := httpx.Get(ctx, k.client, u, "application/jwk-set+json, application/json")
 		if err != nil {
-			k.retryLater(now)
-			return nil, fetchError(u, err)
+			return nil, k.failed(now, fetchError(u, err))
 		}
 		keys, err := ParseKeySet(body)
 		if err != nil {
-			k.retryLater(now)
-			return nil, err
+			return nil, k.failed(now, err)
 		}
 		k.mu.Lock()
-		k.keys, k.stale = keys, now.Add(cacheAge(resp.Header, k.cfg))
+		k.keys, k.stale, k.failure = keys, now.Add(cacheAge(resp.Header, k.cfg)), nil
 		k.mu.Unlock()
 		return keys, nil
 	})
 	return keys, err
 }
 
-func (k *KeySet) retryLater(now time.Time) {
+// failed records a failed fetch: cached keys are tried again after
+// MinCacheAge; without keys, err is repeated for KeyRefetchInterval.
+func (k *KeySet) failed(now time.Time, err error) error {
 	k.mu.Lock()
+	defer k.mu.Unlock()
 	k.stale = now.Add(k.cfg.MinCacheAge)
-	k.mu.Unlock()
+	if k.keys == nil {
+		k.failure = &failure{at: now, err: err}
+	}
+	return err
 }
 
 // ParseKeySet decodes a JSON Web Key Set, keeping the public signing keys

@@ -92,7 +92,7 @@ type cached[T any] struct {
 // New fetches the provider's discovery document, checks that its issuer is
 // cfg.Issuer and that it is usable, and returns the Provider. It fails with
 // an error matching ErrInvalidConfig, ErrFetch, ErrInvalidMetadata or
-// ErrIssuerMismatch.
+// ErrIssuerMismatch, or with ctx's error if ctx ends first.
 func New(ctx context.Context, cfg Config) (*Provider, error) {
 	if err := cfg.check(); err != nil {
 		return nil, err
@@ -180,18 +180,24 @@ func (p *Provider) Metadata() *Metadata {
 func (p *Provider) Refresh(ctx context.Context) (*Metadata, error) {
 	c, _, err := p.fetches.Do(ctx, "", func(context.Context) (*cached[*Metadata], error) {
 		// The fetch is shared, so it runs under the Provider's own context
-		// (ended by Close), not under any one caller's.
+		// (ended by Close), not under any one caller's. It records its own
+		// outcome: fetches run one at a time, so stores are ordered, and a
+		// caller who gives up can neither lose the result nor undo it.
 		ctx, cancel := context.WithTimeout(p.bg.ctx, httpx.DefaultTimeout)
 		defer cancel()
-		return p.fetch(ctx)
+		c, err := p.fetch(ctx)
+		if err != nil {
+			if old := p.current.Load(); old != nil {
+				p.current.Store(&cached[*Metadata]{value: old.value, stale: p.cfg.now().Add(p.cfg.MinCacheAge)})
+			}
+			return nil, err
+		}
+		p.current.Store(c)
+		return c, nil
 	})
 	if err != nil {
-		if old := p.current.Load(); old != nil {
-			p.current.Store(&cached[*Metadata]{value: old.value, stale: p.cfg.now().Add(p.cfg.MinCacheAge)})
-		}
 		return nil, err
 	}
-	p.current.Store(c)
 	return c.value, nil
 }
 
