@@ -55,19 +55,20 @@ func cookieNames(r *http.Request, prefix string) []string {
 // readChunked returns the value stored under name, joining chunks: a value
 // too long for one cookie is stored as "N.chunk0" in name and the rest in
 // name.1 ... name.N-1 ("." never occurs in the codecs' base64url or
-// base64 output).
-func readChunked(r *http.Request, name string) (string, bool) {
+// base64 output). present reports whether the cookie name exists; complete,
+// whether its chunks are all there.
+func readChunked(r *http.Request, name string) (value string, present, complete bool) {
 	v, ok := cookieValue(r, name)
 	if !ok {
-		return "", false
+		return "", false, false
 	}
 	count, first, chunked := strings.Cut(v, ".")
 	if !chunked {
-		return v, true
+		return v, true, true
 	}
 	n, err := strconv.Atoi(count)
 	if err != nil || n < 2 || n > maxChunks {
-		return "", false
+		return "", true, false
 	}
 	var b strings.Builder
 	b.Grow(n * maxChunk)
@@ -75,11 +76,11 @@ func readChunked(r *http.Request, name string) (string, bool) {
 	for i := 1; i < n; i++ {
 		part, ok := cookieValue(r, name+"."+strconv.Itoa(i))
 		if !ok {
-			return "", false
+			return "", true, false
 		}
 		b.WriteString(part)
 	}
-	return b.String(), true
+	return b.String(), true, true
 }
 
 // writeChunked sets value under name, in chunks when it is too long for one

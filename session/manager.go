@@ -198,9 +198,12 @@ func (m *Manager) Load(r *http.Request) (*Session, error) {
 	if m.secure(r) {
 		cookieName = hostPrefix + name
 	}
-	value, ok := readChunked(r, cookieName)
-	if !ok {
+	value, present, complete := readChunked(r, cookieName)
+	switch {
+	case !present:
 		return nil, ErrNoSession
+	case !complete:
+		return nil, fmt.Errorf("%w: %s: chunks missing", ErrInvalid, name)
 	}
 	s := new(Session)
 	if m.cfg.Store == nil {

@@ -1,0 +1,151 @@
+package middleware_test
+
+import (
+	"context"
+	"encoding/json"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/oidcrp/oidcrp/client"
+	"github.com/oidcrp/oidcrp/middleware"
+	"github.com/oidcrp/oidcrp/oidctest"
+	"github.com/oidcrp/oidcrp/session"
+)
+
+// harness is an app wired like examples/webapp, in front of a test provider.
+type harness struct {
+	op       *oidctest.Server
+	rp       *client.RP
+	sessions *session.Manager
+	auth     *middleware.Auth
+	srv      *httptest.Server
+	clock    *clock
+}
+
+type options struct {
+	provider oidctest.Config
+	session  session.Config
+	auth     middleware.Config
+	scopes   []string
+}
+
+// clock is an adjustable time source for the session manager.
+type clock struct {
+	mu     sync.Mutex // guards offset
+	offset time.Duration
+}
+
+func (c *clock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return time.Now().Add(c.offset)
+}
+
+func (c *clock) Advance(d time.Duration) {
+	c.mu.Lock()
+	c.offset += d
+	c.mu.Unlock()
+}
+
+func newHarness(t *testing.T, o options) *harness {
+	t.Helper()
+	h := &harness{clock: &clock{}}
+	var mux http.Handler = http.NotFoundHandler()
+	h.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { mux.ServeHTTP(w, r) }))
+	t.Cleanup(h.srv.Close)
+	h.op = oidctest.NewServer(o.provider)
+	t.Cleanup(h.op.Close)
+	c := h.op.Client()
+	var err error
+	h.rp, err = client.New(ctx(t), client.Config{
+		Issuer: h.op.URL, ClientID: c.ID, ClientSecret: c.Secret,
+		RedirectURL: h.srv.URL + "/auth/callback", Scopes: o.scopes,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { h.rp.Close() })
+	o.session.Keys = [][]byte{make([]byte, 32)}
+	if o.session.Now == nil {
+		o.session.Now = h.clock.Now
+	}
+	if h.sessions, err = session.New(o.session); err != nil {
+		t.Fatal(err)
+	}
+	o.auth.RP, o.auth.Sessions = h.rp, h.sessions
+	if o.auth.Logger == nil {
+		o.auth.Logger = slog.New(slog.DiscardHandler)
+	}
+	if o.auth.PostLogoutRedirectURL == "" {
+		o.auth.PostLogoutRedirectURL = h.srv.URL + "/"
+	}
+	if h.auth, err = middleware.New(o.auth); err != nil {
+		t.Fatal(err)
+	}
+	m := http.NewServeMux()
+	m.Handle("GET /{$}", h.auth.Optional(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Write([]byte("home of " + middleware.Subject(r.Context())))
+	})))
+	m.Handle("GET /auth/login", h.auth.Login())
+	m.Handle("GET /auth/callback", h.auth.Callback())
+	m.Handle("/auth/logout", h.auth.Logout())
+	m.Handle("/me", h.auth.Require(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		var claims map[string]any
+		if err := middleware.Claims(r.Context(), &claims); err != nil {
+			t.Errorf("Claims: %v", err)
+		}
+		s, _ := middleware.SessionFrom(r.Context())
+		w.Header().Set("Content-Type", "application/json")
+		json.NewEncoder(w).Encode(map[string]any{"sub": middleware.Subject(r.Context()), "claims": claims, "sid": s.SID})
+	})))
+	m.Handle("GET /token", h.auth.Require(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		tok, err := h.auth.TokenSource(r).Token()
+		if err != nil {
+			http.Error(w, err.Error(), middleware.ErrorStatus(err))
+			return
+		}
+		w.Write([]byte(tok.AccessToken))
+	})))
+	mux = m
+	return h
+}
+
+func ctx(t *testing.T) context.Context {
+	c, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	t.Cleanup(cancel)
+	return c
+}
+
+// login logs b in through the app and returns the page it lands on.
+func (h *harness) login(t *testing.T, b *oidctest.Browser, returnTo string) *oidctest.Page {
+	t.Helper()
+	u := h.srv.URL + "/auth/login"
+	if returnTo != "" {
+		u += "?return_to=" + returnTo
+	}
+	p, err := b.Get(ctx(t), u)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+// me fetches /me as an API client.
+func (h *harness) me(t *testing.T, b *oidctest.Browser) (*oidctest.Page, map[string]any) {
+	t.Helper()
+	p, err := b.Get(ctx(t), h.srv.URL+"/me", "Accept", "application/json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var v map[string]any
+	if p.StatusCode == http.StatusOK {
+		if err := json.Unmarshal(p.Body, &v); err != nil {
+			t.Fatalf("/me: %v: %s", err, p.Body)
+		}
+	}
+	return p, v
+}
