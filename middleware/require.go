@@ -127,10 +127,15 @@ func (a *Auth) begin(w http.ResponseWriter, r *http.Request) (*requestState, err
 	}
 	st := &requestState{a: a, w: w, r: r, sess: s}
 	if !a.cfg.DisableRefresh && s.RefreshToken != "" && a.refreshDue(s) {
-		if err := st.refresh(r.Context()); err != nil {
+		err := st.refresh(r.Context())
+		switch {
+		case err == nil:
+			return st, nil // the refresh saved the session, recording its use
+		case errors.Is(err, ErrLoginEnded) || !a.now().Before(s.Expiry):
 			return nil, err
 		}
-		return st, nil // the refresh saved the session, recording its use
+		// The provider failed, but the token is still valid for a moment:
+		// serve the request with it; the next one tries again.
 	}
 	a.sessions.Touch(w, r, s) // best effort: a failed touch costs idle time only
 	return st, nil

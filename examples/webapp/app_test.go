@@ -1,0 +1,276 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"log/slog"
+	"net"
+	"net/http"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/oidcrp/oidcrp/oidctest"
+)
+
+func testContext(t *testing.T) context.Context {
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	t.Cleanup(cancel)
+	return ctx
+}
+
+// env is a getenv over a map.
+func env(m map[string]string) func(string) string { return func(k string) string { return m[k] } }
+
+// startApp serves the app configured by vars (plus LISTEN_ADDR) on a free
+// port and returns its base URL.
+func startApp(t *testing.T, vars map[string]string) string {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	vars["LISTEN_ADDR"] = l.Addr().String()
+	cfg, err := configFromEnv(env(vars))
+	if err != nil {
+		t.Fatal(err)
+	}
+	a, err := newApp(testContext(t), cfg, slog.New(slog.DiscardHandler))
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := &http.Server{Handler: a}
+	go srv.Serve(l)
+	t.Cleanup(func() { srv.Close(); a.Close() })
+	return "http://" + l.Addr().String()
+}
+
+func providerVars(op *oidctest.Server, scopes string) map[string]string {
+	c := op.Client()
+	return map[string]string{
+		"OIDC_ISSUER": op.URL, "OIDC_CLIENT_ID": c.ID, "OIDC_CLIENT_SECRET": c.Secret, "OIDC_SCOPES": scopes,
+	}
+}
+
+// get fetches path as an API client and decodes a JSON answer into v.
+func get(t *testing.T, b *oidctest.Browser, url string, v any) int {
+	t.Helper()
+	p, err := b.Get(testContext(t), url, "Accept", "application/json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if v != nil && p.StatusCode == http.StatusOK {
+		if err := json.Unmarshal(p.Body, v); err != nil {
+			t.Fatalf("%s: %v: %s", url, err, p.Body)
+		}
+	}
+	return p.StatusCode
+}
+
+// TestLoginMeLogout drives the whole login through the example's handlers
+// with a cookie-jar client: login, callback, /me, logout, /me again.
+func TestLoginMeLogout(t *testing.T) {
+	op := oidctest.NewServer(oidctest.Config{})
+	defer op.Close()
+	app := startApp(t, providerVars(op, ""))
+	b := oidctest.NewBrowser()
+
+	if status := get(t, b, app+"/me", nil); status != http.StatusUnauthorized {
+		t.Fatalf("/me before login: %d", status)
+	}
+	p, err := b.Get(testContext(t), app+"/me") // a browser: sent to log in, and back
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p.StatusCode != http.StatusOK || p.URL.Path != "/me" || !strings.Contains(p.Hops[1], "/auth/login?return_to=%2Fme") {
+		t.Fatalf("login: %v", p)
+	}
+	var me struct {
+		Sub    string         `json:"sub"`
+		Claims map[string]any `json:"claims"`
+	}
+	if status := get(t, b, app+"/me", &me); status != http.StatusOK || me.Sub != "alice" || me.Claims["email"] != "alice@example.com" {
+		t.Fatalf("/me: %d %+v", status, me)
+	}
+	if p, _ := b.Get(testContext(t), app+"/"); !strings.Contains(string(p.Body), "Alice Example") {
+		t.Fatalf("home: %s", p.Body)
+	}
+	p, err = b.PostForm(testContext(t), app+"/auth/logout", nil)
+	if err != nil || p.URL.String() != app+"/" || !strings.Contains(string(p.Body), "not logged in") {
+		t.Fatalf("logout: %v %v", p, err)
+	}
+	if status := get(t, b, app+"/me", nil); status != http.StatusUnauthorized {
+		t.Fatalf("/me after logout: %d", status)
+	}
+}
+
+// TestNoEnvironment: with no configuration but LISTEN_ADDR, run starts the
+// embedded provider and serves a working login.
+func TestNoEnvironment(t *testing.T) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := l.Addr().String()
+	l.Close()
+	ctx, cancel := context.WithCancel(testContext(t))
+	done := make(chan error, 1)
+	go func() { done <- run(ctx, env(map[string]string{"LISTEN_ADDR": addr}), slog.New(slog.DiscardHandler)) }()
+	defer func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Errorf("run: %v", err)
+		}
+	}()
+	b := oidctest.NewBrowser()
+	var p *oidctest.Page
+	for start := time.Now(); time.Since(start) < 10*time.Second; time.Sleep(20 * time.Millisecond) {
+		if p, err = b.Get(ctx, "http://"+addr+"/auth/login?return_to=/me"); err == nil {
+			break
+		}
+	}
+	if err != nil || p.StatusCode != http.StatusOK || !strings.Contains(string(p.Body), `"sub":"demo"`) {
+		t.Fatalf("login with the embedded provider: %v %v", p, err)
+	}
+}
+
+// TestStartupErrors: bad configuration and unusable providers stop the app
+// with one line.
+func TestStartupErrors(t *testing.T) {
+	op := oidctest.NewServer(oidctest.Config{})
+	defer op.Close()
+	liar := oidctest.NewServer(oidctest.Config{})
+	defer liar.Close()
+	liar.SetHooks(oidctest.Hooks{Discovery: func(d map[string]any) { d["issuer"] = "https://elsewhere.example.com" }})
+	down := oidctest.NewServer(oidctest.Config{})
+	down.Close()
+	tests := map[string]map[string]string{
+		"issuer mismatch":      {"OIDC_ISSUER": liar.URL, "OIDC_CLIENT_ID": "c"},
+		"unreachable provider": {"OIDC_ISSUER": down.URL, "OIDC_CLIENT_ID": "c"},
+		"no client ID":         {"OIDC_ISSUER": op.URL},
+		"malformed keys":       {"SESSION_KEYS": "not base64!"},
+		"short key":            {"SESSION_KEYS": "c2hvcnQ="},
+		"bad listen address":   {"LISTEN_ADDR": "nowhere"},
+		"bad redirect URL":     {"OIDC_REDIRECT_URL": "/relative"},
+		"http issuer":          {"OIDC_ISSUER": "http://op.example.com", "OIDC_CLIENT_ID": "c"},
+	}
+	for name, vars := range tests {
+		t.Run(name, func(t *testing.T) {
+			if vars["LISTEN_ADDR"] == "" {
+				vars["LISTEN_ADDR"] = "127.0.0.1:0"
+			}
+			err := run(testContext(t), env(vars), slog.New(slog.DiscardHandler))
+			if err == nil {
+				t.Fatal("run succeeded")
+			}
+			if msg := err.Error(); strings.Contains(msg, "\n") || msg == "" {
+				t.Fatalf("not one line: %q", msg)
+			}
+			t.Log(err)
+		})
+	}
+}
+
+// TestUserinfoRefreshUnderConcurrency: access tokens live 2 s and refresh
+// tokens rotate. After each expiry, 100 concurrent requests of one session
+// cause exactly one refresh grant, and all succeed.
+func TestUserinfoRefreshUnderConcurrency(t *testing.T) {
+	op := oidctest.NewServer(oidctest.Config{AccessTokenTTL: 2 * time.Second, RotateRefreshTokens: true})
+	defer op.Close()
+	app := startApp(t, providerVars(op, "openid profile email offline_access"))
+	b := oidctest.NewBrowser()
+	if p, err := b.Get(testContext(t), app+"/auth/login"); err != nil || p.StatusCode != http.StatusOK {
+		t.Fatalf("login: %v %v", p, err)
+	}
+	var info map[string]any
+	if status := get(t, b, app+"/userinfo", &info); status != http.StatusOK || info["sub"] != "alice" {
+		t.Fatalf("/userinfo: %d %v", status, info)
+	}
+	if s := op.Stats(); s.RefreshGrants != 0 {
+		t.Fatalf("refreshed before expiry: %+v", s)
+	}
+	for round := 1; round <= 2; round++ {
+		time.Sleep(2100 * time.Millisecond) // past the access token's expiry
+		const n = 100
+		var wg sync.WaitGroup
+		statuses := make([]int, n)
+		for i := range n {
+			wg.Go(func() {
+				p, err := b.Get(testContext(t), app+"/userinfo", "Accept", "application/json")
+				if err != nil {
+					t.Error(err)
+					return
+				}
+				statuses[i] = p.StatusCode
+			})
+		}
+		wg.Wait()
+		failures := 0
+		for _, s := range statuses {
+			if s != http.StatusOK {
+				failures++
+			}
+		}
+		s := op.Stats()
+		t.Logf("round %d: %d requests, %d failures, provider saw %d refresh grants, %d reuses", round, n, failures, s.RefreshGrants, s.RefreshTokenReuses)
+		if failures != 0 || s.RefreshGrants != round || s.RefreshTokenReuses != 0 || s.FailedGrants != 0 {
+			t.Fatalf("round %d: statuses %v, stats %+v", round, statuses, s)
+		}
+	}
+}
+
+// TestRefreshFailures: invalid_grant ends the session; a provider that is
+// down fails the request with 502 but keeps the session, which recovers.
+func TestRefreshFailures(t *testing.T) {
+	t.Run("invalid_grant", func(t *testing.T) {
+		op := oidctest.NewServer(oidctest.Config{AccessTokenTTL: time.Second})
+		defer op.Close()
+		app := startApp(t, providerVars(op, "openid offline_access"))
+		b := oidctest.NewBrowser()
+		b.Get(testContext(t), app+"/auth/login")
+		op.SetHooks(oidctest.Hooks{TokenError: func(string) (int, string) { return 400, "invalid_grant" }})
+		time.Sleep(1100 * time.Millisecond)
+		if status := get(t, b, app+"/userinfo", nil); status != http.StatusUnauthorized {
+			t.Fatalf("/userinfo after invalid_grant: %d", status)
+		}
+		op.SetHooks(oidctest.Hooks{})
+		if status := get(t, b, app+"/me", nil); status != http.StatusUnauthorized {
+			t.Fatalf("/me after invalid_grant: %d (the session should be gone)", status)
+		}
+	})
+	t.Run("provider down", func(t *testing.T) {
+		op := oidctest.NewServer(oidctest.Config{AccessTokenTTL: time.Second})
+		defer op.Close()
+		app := startApp(t, providerVars(op, "openid offline_access"))
+		b := oidctest.NewBrowser()
+		b.Get(testContext(t), app+"/auth/login")
+		op.SetDown(true)
+		time.Sleep(1100 * time.Millisecond)
+		if status := get(t, b, app+"/userinfo", nil); status != http.StatusBadGateway {
+			t.Fatalf("/userinfo with the provider down: %d", status)
+		}
+		op.SetDown(false)
+		var me map[string]any
+		if status := get(t, b, app+"/userinfo", &me); status != http.StatusOK || me["sub"] != "alice" {
+			t.Fatalf("/userinfo after the provider came back: %d", status)
+		}
+		if s := op.Stats(); s.RefreshGrants != 1 {
+			t.Fatalf("stats: %+v", s)
+		}
+	})
+	t.Run("no refresh token", func(t *testing.T) {
+		op := oidctest.NewServer(oidctest.Config{AccessTokenTTL: time.Second})
+		defer op.Close()
+		app := startApp(t, providerVars(op, "openid"))
+		b := oidctest.NewBrowser()
+		b.Get(testContext(t), app+"/auth/login")
+		time.Sleep(1100 * time.Millisecond)
+		if status := get(t, b, app+"/userinfo", nil); status != http.StatusUnauthorized {
+			t.Fatalf("/userinfo with an expired token and no refresh token: %d", status)
+		}
+		if status := get(t, b, app+"/me", nil); status != http.StatusOK {
+			t.Fatalf("/me: %d (the login session should live on)", status)
+		}
+	})
+}
