@@ -6,6 +6,7 @@ import (
 	"encoding/base64"
 	"fmt"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -17,7 +18,9 @@ import (
 // (OpenID Connect Core 3.1.2.1). The zero value asks for a plain login.
 type AuthRequest struct {
 	// Prompt is "none", "login", "consent", "select_account", or several
-	// of them separated by spaces.
+	// of them separated by spaces. If empty and the scope includes
+	// offline_access, "consent" is sent, as OpenID Connect Core section 11
+	// requires for offline access.
 	Prompt string
 
 	// MaxAge, if positive, is sent as max_age: the provider must
@@ -113,7 +116,9 @@ func (rp *RP) AuthCodeURL(req AuthRequest) (string, Flow, error) {
 	var b strings.Builder
 	b.Grow(len(p.prefix) + len(p.scope) + 256)
 	b.WriteString(p.prefix)
+	scopes := rp.cfg.Scopes
 	if req.Scopes != nil {
+		scopes = req.Scopes
 		b.WriteString(url.QueryEscape(joinScopes(req.Scopes)))
 	} else {
 		b.WriteString(p.scope)
@@ -132,7 +137,11 @@ func (rp *RP) AuthCodeURL(req AuthRequest) (string, Flow, error) {
 			b.WriteString(url.QueryEscape(v))
 		}
 	}
-	param("prompt", req.Prompt)
+	prompt := req.Prompt
+	if prompt == "" && slices.Contains(scopes, "offline_access") {
+		prompt = "consent"
+	}
+	param("prompt", prompt)
 	if flow.MaxAge > 0 {
 		param("max_age", strconv.FormatInt(int64(flow.MaxAge/time.Second), 10))
 	}

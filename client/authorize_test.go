@@ -70,10 +70,19 @@ func TestAuthCodeURL(t *testing.T) {
 	if again.State == flow.State || again.Nonce == flow.Nonce || again.Verifier == flow.Verifier {
 		t.Error("secrets reused across requests")
 	}
-	// Per-request scopes.
+	// Per-request scopes; offline access asks for consent (OpenID Connect
+	// Core 11) unless the caller chose a prompt.
 	raw, _, _ = rp.AuthCodeURL(client.AuthRequest{Scopes: []string{"email", "offline_access"}})
-	if u, _ := url.Parse(raw); u.Query().Get("scope") != "openid email offline_access" {
-		t.Errorf("scope = %q", u.Query().Get("scope"))
+	if q := mustQuery(t, raw); q.Get("scope") != "openid email offline_access" || q.Get("prompt") != "consent" {
+		t.Errorf("scope = %q, prompt = %q", q.Get("scope"), q.Get("prompt"))
+	}
+	raw, _, _ = rp.AuthCodeURL(client.AuthRequest{Scopes: []string{"offline_access"}, Prompt: "login"})
+	if q := mustQuery(t, raw); q.Get("prompt") != "login" {
+		t.Errorf("prompt = %q", q.Get("prompt"))
+	}
+	raw, _, _ = rp.AuthCodeURL(client.AuthRequest{})
+	if q := mustQuery(t, raw); q.Has("prompt") {
+		t.Errorf("prompt = %q without offline_access", q.Get("prompt"))
 	}
 }
 
@@ -112,4 +121,13 @@ func TestFlowEncoding(t *testing.T) {
 			t.Errorf("%v: err = %v", bad, err)
 		}
 	}
+}
+
+func mustQuery(t *testing.T, raw string) url.Values {
+	t.Helper()
+	u, err := url.Parse(raw)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return u.Query()
 }
