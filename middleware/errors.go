@@ -28,7 +28,8 @@ func ErrorStatus(err error) int {
 	switch {
 	case errors.Is(err, ErrLoginEnded), errors.Is(err, ErrTokenExpired), errors.Is(err, ErrNoAccessToken),
 		errors.Is(err, ErrNotAuthenticated), errors.Is(err, session.ErrNoSession),
-		errors.Is(err, session.ErrInvalid), errors.Is(err, session.ErrExpired), errors.Is(err, session.ErrMalformed):
+		errors.Is(err, session.ErrInvalid), errors.Is(err, session.ErrExpired), errors.Is(err, session.ErrMalformed),
+		errors.Is(err, session.ErrRevoked):
 		return http.StatusUnauthorized
 	case errors.Is(err, client.ErrProviderUnavailable), errors.Is(err, client.ErrProviderResponse),
 		errors.Is(err, discovery.ErrFetch):

@@ -40,7 +40,10 @@ func TestLoginLogout(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if p.StatusCode != http.StatusOK || p.URL.String() != h.srv.URL+"/" || !strings.HasPrefix(p.Hops[1], h.op.URL+"/end_session?") {
+	// The provider sends the user back with the state, which is checked
+	// and dropped from the address.
+	if p.StatusCode != http.StatusOK || p.URL.String() != h.srv.URL+"/" || len(p.Hops) != 4 ||
+		!strings.HasPrefix(p.Hops[1], h.op.URL+"/end_session?") || !strings.Contains(p.Hops[2], "/?state=") {
 		t.Fatalf("logout: %v", p)
 	}
 	if s := h.op.Stats(); s.EndSessions != 1 {

@@ -2,6 +2,7 @@ package middleware_test
 
 import (
 	"context"
+	"encoding/base64"
 	"encoding/json"
 	"log/slog"
 	"net/http"
@@ -57,6 +58,11 @@ func newHarness(t *testing.T, o options) *harness {
 	var mux http.Handler = http.NotFoundHandler()
 	h.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { mux.ServeHTTP(w, r) }))
 	t.Cleanup(h.srv.Close)
+	if len(o.provider.Clients) == 0 {
+		c := oidctest.DefaultClient
+		c.BackchannelLogoutURI = h.srv.URL + "/auth/backchannel-logout"
+		o.provider.Clients = []oidctest.Client{c}
+	}
 	h.op = oidctest.NewServer(o.provider)
 	t.Cleanup(h.op.Close)
 	c := h.op.Client()
@@ -87,9 +93,11 @@ func newHarness(t *testing.T, o options) *harness {
 		t.Fatal(err)
 	}
 	m := http.NewServeMux()
-	m.Handle("GET /{$}", h.auth.Optional(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	m.Handle("GET /{$}", h.auth.PostLogout(h.auth.Optional(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.Write([]byte("home of " + middleware.Subject(r.Context())))
-	})))
+	}))))
+	m.Handle("POST /auth/backchannel-logout", h.auth.BackchannelLogout())
+	m.Handle("GET /auth/frontchannel-logout", h.auth.FrontchannelLogout())
 	m.Handle("GET /auth/login", h.auth.Login())
 	m.Handle("GET /auth/callback", h.auth.Callback())
 	m.Handle("/auth/logout", h.auth.Logout())
@@ -149,3 +157,5 @@ func (h *harness) me(t *testing.T, b *oidctest.Browser) (*oidctest.Page, map[str
 	}
 	return p, v
 }
+
+func base64url(s string) string { return base64.RawURLEncoding.EncodeToString([]byte(s)) }

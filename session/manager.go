@@ -82,6 +82,12 @@ type Config struct {
 	// even if its cookie is replayed. If nil, a ReplayCache in memory.
 	Replay ReplayCache
 
+	// Revocations records logouts announced by the provider (see Revoke);
+	// Load refuses the sessions they cover with ErrRevoked. If nil, a
+	// MemoryRevocations, for one instance; share a Redis one between
+	// instances.
+	Revocations Revocations
+
 	// Now returns the current time. If nil, time.Now.
 	Now func() time.Time
 }
@@ -143,11 +149,16 @@ func New(cfg Config) (*Manager, error) {
 	case c.MaxFlows == 0:
 		c.MaxFlows = 4
 	}
-	if c.Replay == nil {
-		c.Replay = NewMemoryReplayCache()
-	}
 	if c.Now == nil {
 		c.Now = time.Now
+	}
+	if c.Revocations == nil {
+		c.Revocations = &MemoryRevocations{}
+	}
+	if c.Replay == nil {
+		rc := NewMemoryReplayCache()
+		rc.now = c.Now // expiries come from c.Now: judge them by the same clock
+		c.Replay = rc
 	}
 	return m, nil
 }
@@ -233,6 +244,13 @@ func (m *Manager) Load(r *http.Request) (*Session, error) {
 	if now.After(s.CreatedAt.Add(m.cfg.AbsoluteTimeout)) || now.After(s.LastSeen.Add(m.cfg.IdleTimeout)) {
 		return nil, ErrExpired
 	}
+	revoked, err := m.cfg.Revocations.Revoked(r.Context(), s.SID, s.Subject, s.CreatedAt)
+	switch {
+	case err != nil:
+		return nil, fmt.Errorf("%w: revocations: %w", ErrStore, err)
+	case revoked:
+		return nil, ErrRevoked
+	}
 	return s, nil
 }
 
@@ -283,7 +301,7 @@ func (m *Manager) Save(w http.ResponseWriter, r *http.Request, s *Session) error
 	}
 	c := m.cookie(r, name)
 	c.Expires = expires
-	c.MaxAge = max(1, int(time.Until(expires).Seconds()))
+	c.MaxAge = max(1, int(expires.Sub(m.cfg.Now()).Seconds()))
 	if chunks := (len(value) + maxChunk - 1) / maxChunk; chunks > maxChunks {
 		return fmt.Errorf("session: save: session needs %d cookies, more than %d: keep it in a Store", chunks, maxChunks)
 	}
@@ -325,15 +343,29 @@ func (m *Manager) Seal(name string, v any) (string, error) { return m.encode(nam
 // Open decodes a value Seal encoded under name into dst.
 func (m *Manager) Open(name, value string, dst any) error { return m.decode(name, value, dst) }
 
-// Revoke deletes every stored session of provider session sid or, when sid
-// is empty, of the user sub. It needs a Store that is a Revoker.
-func (m *Manager) Revoke(ctx context.Context, sid, sub string) (int, error) {
-	rv, ok := m.cfg.Store.(Revoker)
-	if !ok {
-		return 0, fmt.Errorf("session: revoke: the store cannot find sessions by sid or sub")
+// Revoke ends, for a logout announced by the provider, the sessions of
+// provider session sid or, when sid is "", every session of the user sub:
+// the store's records are deleted when the store is a Revoker, and the
+// logout is recorded in Config.Revocations, which Load consults, so that
+// cookie sessions (which cannot be deleted) are refused too.
+func (m *Manager) Revoke(ctx context.Context, sid, sub string) error {
+	if sid == "" && sub == "" {
+		return fmt.Errorf("session: revoke: neither sid nor sub")
 	}
-	if sid != "" {
-		return rv.DeleteBySID(ctx, sid)
+	if rv, ok := m.cfg.Store.(Revoker); ok {
+		var err error
+		if sid != "" {
+			_, err = rv.DeleteBySID(ctx, sid)
+		} else {
+			_, err = rv.DeleteBySubject(ctx, sub)
+		}
+		if err != nil {
+			return fmt.Errorf("%w: %w", ErrStore, err)
+		}
 	}
-	return rv.DeleteBySubject(ctx, sub)
+	now := m.cfg.Now()
+	if err := m.cfg.Revocations.Revoke(ctx, sid, sub, now, now.Add(m.cfg.AbsoluteTimeout)); err != nil {
+		return fmt.Errorf("%w: revocations: %w", ErrStore, err)
+	}
+	return nil
 }

@@ -41,8 +41,11 @@ func (c *MemoryReplayCache) Use(_ context.Context, key string, expires time.Time
 		return false, nil
 	}
 	if len(c.seen) >= maxReplayEntries {
+		// Drop the expired keys and, if need be, arbitrary ones down to 7/8
+		// of the bound, so that this scan runs once per 8,192 keys, not for
+		// every key once full.
 		for k, exp := range c.seen {
-			if !now.Before(exp) || len(c.seen) >= maxReplayEntries {
+			if !now.Before(exp) || len(c.seen) > maxReplayEntries*7/8 {
 				delete(c.seen, k)
 			}
 		}

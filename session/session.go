@@ -1,6 +1,7 @@
 package session
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -122,17 +123,17 @@ func readTime(r *wire.Reader) time.Time {
 }
 
 // String describes the session without revealing its tokens.
-func (s *Session) String() string {
+func (s Session) String() string {
 	return fmt.Sprintf("session.Session{ID:%s Subject:%q SID:%q IDToken:%s AccessToken:%s RefreshToken:%s Expiry:%s CreatedAt:%s}",
 		redacted(s.ID), s.Subject, s.SID, redacted(s.IDToken), redacted(s.AccessToken), redacted(s.RefreshToken),
 		s.Expiry.Format(time.RFC3339), s.CreatedAt.Format(time.RFC3339))
 }
 
 // GoString is String, so that %#v redacts too.
-func (s *Session) GoString() string { return s.String() }
+func (s Session) GoString() string { return s.String() }
 
 // LogValue describes the session in structured logs without its tokens.
-func (s *Session) LogValue() slog.Value {
+func (s Session) LogValue() slog.Value {
 	return slog.GroupValue(
 		slog.String("subject", s.Subject),
 		slog.String("sid", s.SID),
@@ -143,8 +144,12 @@ func (s *Session) LogValue() slog.Value {
 
 // MarshalJSON describes the session without its tokens. Use MarshalBinary
 // to store one.
-func (s *Session) MarshalJSON() ([]byte, error) {
-	return fmt.Appendf(nil, `{"subject":%q,"sid":%q,"created_at":%q}`, s.Subject, s.SID, s.CreatedAt.Format(time.RFC3339)), nil
+func (s Session) MarshalJSON() ([]byte, error) {
+	return json.Marshal(struct {
+		Subject   string `json:"subject"`
+		SID       string `json:"sid"`
+		CreatedAt string `json:"created_at"`
+	}{s.Subject, s.SID, s.CreatedAt.Format(time.RFC3339)})
 }
 
 func redacted(v string) string {

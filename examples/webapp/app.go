@@ -8,6 +8,7 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"net/url"
 
 	"github.com/oidcrp/oidcrp/client"
 	"github.com/oidcrp/oidcrp/middleware"
@@ -73,11 +74,13 @@ func newApp(ctx context.Context, cfg config, logger *slog.Logger) (*app, error) 
 	}
 
 	mux := http.NewServeMux()
-	mux.Handle("GET /{$}", a.auth.Optional(http.HandlerFunc(home)))
+	mux.Handle("GET /{$}", a.auth.PostLogout(a.auth.Optional(http.HandlerFunc(home))))
 	mux.Handle("GET /auth/login", a.auth.Login())
 	mux.Handle("GET /auth/callback", a.auth.Callback())
 	mux.Handle("GET /auth/logout", a.auth.Logout())
 	mux.Handle("POST /auth/logout", a.auth.Logout())
+	mux.Handle("POST /auth/backchannel-logout", a.auth.BackchannelLogout())
+	mux.Handle("GET /auth/frontchannel-logout", a.auth.FrontchannelLogout())
 	mux.Handle("GET /me", a.auth.Require(http.HandlerFunc(me)))
 	mux.Handle("GET /userinfo", a.auth.Require(http.HandlerFunc(a.userinfo)))
 	a.Handler = mux
@@ -103,6 +106,9 @@ func startEmbeddedProvider(cfg config) *oidctest.Server {
 	}
 	c.RedirectURIs = []string{cfg.redirectURL}
 	c.PostLogoutRedirectURIs = []string{cfg.postLogoutURL}
+	if u, err := url.Parse(cfg.redirectURL); err == nil {
+		c.BackchannelLogoutURI = u.Scheme + "://" + u.Host + "/auth/backchannel-logout"
+	}
 	return oidctest.NewServer(oidctest.Config{
 		Clients: []oidctest.Client{c},
 		Users: []oidctest.User{{

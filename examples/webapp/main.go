@@ -19,7 +19,8 @@
 //	                               first encodes; unset: random keys per process
 //
 // Routes: GET / (public), GET /auth/login?return_to=, GET /auth/callback,
-// GET and POST /auth/logout, GET /me (JSON, protected), GET /userinfo (the
+// GET and POST /auth/logout, POST /auth/backchannel-logout, GET
+// /auth/frontchannel-logout, GET /me (JSON, protected), GET /userinfo (the
 // provider's userinfo, protected).
 package main
 

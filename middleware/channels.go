@@ -1,0 +1,120 @@
+package middleware
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+
+	"github.com/oidcrp/oidcrp/client"
+)
+
+// maxLogoutRequest bounds the body of a back-channel logout request.
+const maxLogoutRequest = 64 << 10
+
+// BackchannelLogout returns the handler for the provider's back-channel
+// logout requests (OpenID Connect Back-Channel Logout 1.0): a POST with a
+// logout_token. The token is verified fully (client.VerifyLogoutToken), its
+// jti must not have been seen before (Config.Sessions' replay cache), and
+// then every session of the provider session it names (sid), or of the
+// user (sub), is revoked: deleted from a store, and refused by Require from
+// the next request on, cookie sessions included. It answers 200 on success
+// and 400 with a JSON error otherwise, both with Cache-Control: no-store.
+func (a *Auth) BackchannelLogout() http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Cache-Control", "no-store")
+		if r.Method != http.MethodPost {
+			w.Header().Set("Allow", http.MethodPost)
+			writeJSONError(w, http.StatusMethodNotAllowed, "invalid_request", "use POST")
+			return
+		}
+		r.Body = http.MaxBytesReader(w, r.Body, maxLogoutRequest)
+		if err := r.ParseForm(); err != nil {
+			writeJSONError(w, http.StatusBadRequest, "invalid_request", "the body is not a form")
+			return
+		}
+		if len(r.PostForm["logout_token"]) != 1 {
+			writeJSONError(w, http.StatusBadRequest, "invalid_request", "exactly one logout_token is required")
+			return
+		}
+		if err := a.backchannelLogout(r, r.PostForm.Get("logout_token")); err != nil {
+			a.cfg.Logger.WarnContext(r.Context(), "oidcrp: back-channel logout refused", "error", err)
+			writeJSONError(w, http.StatusBadRequest, "invalid_request", logoutErrorMessage(err))
+			return
+		}
+		w.WriteHeader(http.StatusOK)
+	})
+}
+
+func (a *Auth) backchannelLogout(r *http.Request, raw string) error {
+	ctx := r.Context()
+	lt, err := a.rp.VerifyLogoutToken(ctx, raw)
+	if err != nil {
+		return err
+	}
+	fresh, err := a.sessions.Config().Replay.Use(ctx, "logout:"+lt.Issuer+"\x00"+lt.JTI, lt.Expiry.Add(a.rp.Config().ClockSkew))
+	if err != nil {
+		return fmt.Errorf("replay cache: %w", err)
+	}
+	if !fresh {
+		return client.ErrLogoutReplay
+	}
+	return a.sessions.Revoke(ctx, lt.SessionID, lt.Subject)
+}
+
+// logoutErrorMessage says what was wrong with a logout request, without
+// internals.
+func logoutErrorMessage(err error) string {
+	switch {
+	case errors.Is(err, client.ErrLogoutReplay):
+		return "logout token already used"
+	case isProtocolError(err), errors.Is(err, client.ErrLogoutEvent), errors.Is(err, client.ErrLogoutNonce),
+		errors.Is(err, client.ErrLogoutSubject):
+		return "invalid logout token"
+	default:
+		return "logout failed"
+	}
+}
+
+// FrontchannelLogout returns the handler the provider loads in an iframe
+// when the user logs out there (OpenID Connect Front-Channel Logout 1.0):
+// GET with iss and sid. The iss must be the provider's; the sessions of sid
+// are revoked; and the browser's own session, if its cookie came along, is
+// deleted. The answer is never cached (Cache-Control: no-cache, no-store;
+// Pragma: no-cache), as the specification asks.
+func (a *Auth) FrontchannelLogout() http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		h := w.Header()
+		h.Set("Cache-Control", "no-cache, no-store")
+		h.Set("Pragma", "no-cache")
+		q := r.URL.Query()
+		iss, sid := q.Get("iss"), q.Get("sid")
+		md := a.rp.Provider().Metadata()
+		if iss != "" && iss != md.Issuer && iss != a.rp.Config().Issuer {
+			writeError(w, r, http.StatusBadRequest, "invalid_request", "The logout request names another issuer.")
+			return
+		}
+		if (iss == "") != (sid == "") {
+			writeError(w, r, http.StatusBadRequest, "invalid_request", "iss and sid go together.")
+			return
+		}
+		if sid != "" {
+			if err := a.sessions.Revoke(r.Context(), sid, ""); err != nil {
+				a.fail(w, r, err)
+				return
+			}
+		}
+		// The browser's own session, when its cookie reached this frame.
+		if s, err := a.sessions.Load(r); err == nil && (sid == "" || s.SID == sid) {
+			a.sessions.Destroy(w, r)
+		}
+		h.Set("Content-Type", "text/html; charset=utf-8")
+		w.Write([]byte("<!doctype html><title>Logged out</title>"))
+	})
+}
+
+func writeJSONError(w http.ResponseWriter, status int, code, desc string) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	json.NewEncoder(w).Encode(map[string]string{"error": code, "error_description": desc})
+}
