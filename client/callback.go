@@ -157,7 +157,7 @@ func (t *Tokens) OAuth2() *oauth2.Token {
 }
 
 // String describes the tokens without revealing them.
-func (t *Tokens) String() string {
+func (t Tokens) String() string {
 	sub := ""
 	if t.IDToken != nil {
 		sub = t.IDToken.Subject
@@ -168,9 +168,9 @@ func (t *Tokens) String() string {
 }
 
 // GoString is String, so that %#v redacts too.
-func (t *Tokens) GoString() string { return t.String() }
+func (t Tokens) GoString() string { return t.String() }
 
 // LogValue describes the tokens in structured logs without revealing them.
-func (t *Tokens) LogValue() slog.Value {
+func (t Tokens) LogValue() slog.Value {
 	return slog.StringValue(t.String())
 }

@@ -1,6 +1,7 @@
 package client
 
 import (
+	"encoding/json"
 	"fmt"
 	"log/slog"
 	"net/http"
@@ -104,8 +105,12 @@ func (c Config) LogValue() slog.Value {
 
 // MarshalJSON redacts the client secret.
 func (c Config) MarshalJSON() ([]byte, error) {
-	return fmt.Appendf(nil, `{"issuer":%q,"client_id":%q,"client_secret":%q,"redirect_url":%q}`,
-		c.Issuer, c.ClientID, redacted(c.ClientSecret), c.RedirectURL), nil
+	return json.Marshal(struct {
+		Issuer       string `json:"issuer"`
+		ClientID     string `json:"client_id"`
+		ClientSecret string `json:"client_secret"`
+		RedirectURL  string `json:"redirect_url"`
+	}{c.Issuer, c.ClientID, redacted(c.ClientSecret), c.RedirectURL})
 }
 
 func redacted(s string) string {

@@ -97,7 +97,14 @@ func TestSecretsRedacted(t *testing.T) {
 	log := slog.New(slog.NewJSONHandler(&logged, nil))
 	log.Info("x", "cfg", cfg, "tokens", tokens)
 	j, _ := json.Marshal(cfg)
-	out := fmt.Sprint(cfg) + fmt.Sprintf("%+v %#v %v %+v %#v", cfg, cfg, tokens, tokens, tokens) + string(j) + logged.String()
+	out := fmt.Sprint(cfg) + fmt.Sprintf("%+v %#v %v %+v %#v %v %#v", cfg, cfg, tokens, tokens, tokens, *tokens, *tokens) + string(j) + logged.String()
+	for _, odd := range []string{"ctl\x01\x7f", "bad \xff utf-8", `quote " and \`} {
+		b, err := json.Marshal(client.Config{ClientID: odd})
+		var back map[string]string
+		if err != nil || json.Unmarshal(b, &back) != nil || back["client_id"] != strings.ToValidUTF8(odd, "\uFFFD") {
+			t.Errorf("MarshalJSON(%q) = %s, %v", odd, b, err)
+		}
+	}
 	for _, secret := range []string{"s3cr3t-value", "access-value", "refresh-value", "idtoken-value"} {
 		if strings.Contains(out, secret) {
 			t.Errorf("%q printed:\n%s", secret, out)
