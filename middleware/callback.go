@@ -1,6 +1,7 @@
 package middleware
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -61,33 +62,37 @@ func (a *Auth) Callback() http.Handler {
 }
 
 // protocolClaims are the ID token's claims about the token rather than the
-// user: not worth a byte of the session cookie.
+// user, left out of Claims.
 var protocolClaims = []string{"iss", "aud", "exp", "iat", "nbf", "nonce", "at_hash", "c_hash", "azp", "jti", "sid", "auth_time"}
 
-// keptClaims returns the user's claims to keep in the session: the ID
-// token's, merged with userinfo's when Config.UserInfo is set and the
-// provider has the endpoint (OpenID Connect Core 5.3.2: its sub must be the
-// ID token's).
+// keptClaims returns the claims to keep in the session besides the ID token:
+// when Config.UserInfo is set and the provider has the endpoint, those of
+// userinfo (whose sub must be the ID token's, OpenID Connect Core 5.3.2) that
+// the ID token does not already carry with the same value. The ID token's
+// own claims are read from it when asked for (Claims), not stored twice: a
+// session cookie has no byte to spare.
 func (a *Auth) keptClaims(ctx context.Context, tokens *client.Tokens) ([]byte, error) {
-	claims := map[string]json.RawMessage{}
-	if err := tokens.IDToken.Claims(&claims); err != nil {
+	if !a.cfg.UserInfo || a.rp.Provider().Metadata().UserinfoEndpoint == "" {
+		return nil, nil
+	}
+	info, err := a.rp.UserInfo(ctx, tokens.AccessToken, tokens.IDToken.Subject)
+	if err != nil {
+		return nil, err
+	}
+	var extra, inToken map[string]json.RawMessage
+	if err := info.Claims(&extra); err != nil {
+		return nil, fmt.Errorf("%w: userinfo: %v", client.ErrProviderResponse, err)
+	}
+	if err := tokens.IDToken.Claims(&inToken); err != nil {
 		return nil, fmt.Errorf("%w: %v", client.ErrMalformedToken, err)
 	}
-	for _, c := range protocolClaims {
-		delete(claims, c)
-	}
-	if a.cfg.UserInfo && a.rp.Provider().Metadata().UserinfoEndpoint != "" {
-		info, err := a.rp.UserInfo(ctx, tokens.AccessToken, tokens.IDToken.Subject)
-		if err != nil {
-			return nil, err
-		}
-		var extra map[string]json.RawMessage
-		if err := info.Claims(&extra); err != nil {
-			return nil, fmt.Errorf("%w: userinfo: %v", client.ErrProviderResponse, err)
-		}
-		for k, v := range extra {
-			claims[k] = v
+	for k, v := range extra {
+		if t, ok := inToken[k]; ok && bytes.Equal(t, v) {
+			delete(extra, k)
 		}
 	}
-	return json.Marshal(claims)
+	if len(extra) == 0 {
+		return nil, nil
+	}
+	return json.Marshal(extra)
 }

@@ -2,13 +2,16 @@ package middleware
 
 import (
 	"context"
+	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
 	"net/url"
+	"strings"
 	"sync"
 
+	"github.com/oidcrp/oidcrp/client"
 	"github.com/oidcrp/oidcrp/session"
 )
 
@@ -57,17 +60,42 @@ func Subject(ctx context.Context) string {
 // not pass Require or Optional with a session.
 var ErrNotAuthenticated = errors.New("middleware: no authenticated session")
 
-// Claims decodes the claims kept in the session (the ID token's, merged
-// with userinfo's when Config.UserInfo is set) into v.
+// Claims decodes the user's claims into v: those of the session's ID token
+// (without the claims about the token itself, such as iss, aud, exp and
+// nonce), overlaid with the userinfo claims kept at login when
+// Config.UserInfo is set.
 func Claims(ctx context.Context, v any) error {
 	s, ok := SessionFrom(ctx)
 	if !ok {
 		return ErrNotAuthenticated
 	}
-	if len(s.Claims) == 0 {
-		return json.Unmarshal([]byte("{}"), v)
+	claims := map[string]json.RawMessage{}
+	if s.IDToken != "" {
+		parts := strings.SplitN(s.IDToken, ".", 3)
+		if len(parts) != 3 {
+			return fmt.Errorf("%w: ID token", client.ErrMalformedToken)
+		}
+		payload, err := base64.RawURLEncoding.DecodeString(parts[1])
+		if err != nil {
+			return fmt.Errorf("%w: ID token: %v", client.ErrMalformedToken, err)
+		}
+		if err := json.Unmarshal(payload, &claims); err != nil {
+			return fmt.Errorf("%w: ID token: %v", client.ErrMalformedToken, err)
+		}
+		for _, c := range protocolClaims {
+			delete(claims, c)
+		}
 	}
-	return json.Unmarshal(s.Claims, v)
+	if len(s.Claims) > 0 {
+		if err := json.Unmarshal(s.Claims, &claims); err != nil {
+			return fmt.Errorf("middleware: session claims: %w", err)
+		}
+	}
+	b, err := json.Marshal(claims)
+	if err != nil {
+		return err
+	}
+	return json.Unmarshal(b, v)
 }
 
 // Authenticate is the pure check behind Require: it returns the request's
