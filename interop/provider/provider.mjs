@@ -1,0 +1,175 @@
+// provider.mjs starts oidc-provider, an OpenID-certified OpenID Provider, for
+// oidcrp's interoperability suite (interop/*_test.go).
+//
+//	node provider.mjs CONFIG.json
+//
+// CONFIG.json, written by the Go test:
+//
+//	{
+//	  "port": 40123,             // listens on 127.0.0.1:port; the issuer is http://127.0.0.1:port
+//	  "accessTokenTTL": 5,       // seconds; 0 or absent: 600
+//	  "clients": [ {...} ]       // client metadata (RFC 7591 names); grant and
+//	                             // response types default to code + refresh_token
+//	}
+//
+// It prints "READY <issuer>" once listening, one "EVENT <json>" line per
+// event the tests may check (grants, back-channel logout, errors), and stops
+// on SIGTERM, SIGINT, or when its standard input closes (the test ended).
+// Everything else it says (warnings, errors) goes to standard error.
+
+import { generateKeyPairSync, randomBytes } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+
+import Provider from 'oidc-provider';
+
+const configPath = process.argv[2];
+if (!configPath) {
+  console.error('usage: node provider.mjs CONFIG.json');
+  process.exit(2);
+}
+const cfg = JSON.parse(readFileSync(configPath, 'utf8'));
+if (!Number.isInteger(cfg.port) || cfg.port <= 0 || cfg.port > 65535) {
+  console.error(`provider: bad port ${cfg.port}`);
+  process.exit(2);
+}
+const host = '127.0.0.1';
+const issuer = `http://${host}:${cfg.port}`;
+const accessTokenTTL = cfg.accessTokenTTL > 0 ? cfg.accessTokenTTL : 600;
+
+// Fresh signing keys for every run: RS256 and ES256, so that clients can be
+// registered for either algorithm.
+function signingKey(type, options, alg) {
+  const { privateKey } = generateKeyPairSync(type, options);
+  return { ...privateKey.export({ format: 'jwk' }), use: 'sig', alg, kid: `${alg.toLowerCase()}-${randomBytes(4).toString('hex')}` };
+}
+const jwks = {
+  keys: [
+    signingKey('rsa', { modulusLength: 2048 }, 'RS256'),
+    signingKey('ec', { namedCurve: 'P-256' }, 'ES256'),
+  ],
+};
+
+const clients = (cfg.clients ?? []).map((c) => ({
+  grant_types: ['authorization_code', 'refresh_token'],
+  response_types: ['code'],
+  ...c,
+}));
+
+// Every login name is an account: its sub, with profile and email claims
+// derived from it.
+async function findAccount(_ctx, sub) {
+  return {
+    accountId: sub,
+    async claims() {
+      return {
+        sub,
+        name: `Interop ${sub}`,
+        given_name: 'Interop',
+        family_name: sub,
+        preferred_username: sub,
+        email: `${sub}@example.test`,
+        email_verified: true,
+      };
+    },
+  };
+}
+
+// oidc-provider refuses outgoing requests to special-use addresses (SSRF
+// protection) by handing fetch a guarded dispatcher. The suite's relying
+// parties listen on loopback, so requests to 127.0.0.1 go out on the default
+// dispatcher; any other address keeps the guard.
+function fetchAllowingLoopback(url, options) {
+  if (new URL(url).hostname === host) {
+    const { dispatcher, ...rest } = options;
+    return globalThis.fetch(url, rest);
+  }
+  return globalThis.fetch(url, options);
+}
+
+const provider = new Provider(issuer, {
+  clients,
+  jwks,
+  findAccount,
+  cookies: { keys: [randomBytes(32).toString('base64url')] },
+  claims: {
+    openid: ['sub'],
+    profile: ['name', 'given_name', 'family_name', 'preferred_username'],
+    email: ['email', 'email_verified'],
+  },
+  scopes: ['openid', 'offline_access', 'profile', 'email'],
+  pkce: { required: () => true }, // S256 is the only method oidc-provider accepts
+  rotateRefreshToken: true,
+  issueRefreshToken: async (_ctx, client, code) => client.grantTypeAllowed('refresh_token') && code.scopes.has('offline_access'),
+  ttl: {
+    AccessToken: accessTokenTTL,
+    AuthorizationCode: 60,
+    IdToken: 3600,
+    Interaction: 600,
+    Grant: 3600,
+    Session: 3600,
+    RefreshToken: 3600,
+  },
+  features: {
+    devInteractions: { enabled: true },
+    rpInitiatedLogout: { enabled: true },
+    backchannelLogout: { enabled: true },
+    revocation: { enabled: true },
+    userinfo: { enabled: true },
+  },
+  fetch: fetchAllowingLoopback,
+});
+
+function event(name, fields) {
+  process.stdout.write(`EVENT ${JSON.stringify({ event: name, ...fields })}\n`);
+}
+
+provider.on('grant.success', (ctx) => {
+  event('grant.success', {
+    grant_type: ctx.oidc.params.grant_type,
+    client_id: ctx.oidc.client?.clientId,
+    sub: ctx.oidc.account?.accountId,
+  });
+});
+provider.on('end_session.success', (ctx) => {
+  event('end_session.success', { client_id: ctx.oidc.client?.clientId });
+});
+provider.on('backchannel.success', (_ctx, client, accountId, sid) => {
+  event('backchannel.success', { client_id: client.clientId, sub: accountId, sid });
+});
+// A failed back-channel delivery does not stop the logout, and would pass
+// unseen without this.
+provider.on('backchannel.error', (_ctx, err, client, accountId, sid) => {
+  event('backchannel.error', {
+    client_id: client.clientId, sub: accountId, sid, error: String(err?.message ?? err),
+  });
+  console.error(`provider: back-channel logout to ${client.backchannelLogoutUri} failed: ${err?.message ?? err}`);
+});
+for (const name of ['grant.error', 'authorization.error', 'userinfo.error', 'end_session.error', 'end_session_confirm.error', 'revocation.error', 'server_error']) {
+  provider.on(name, (ctx, err) => {
+    event(name, {
+      path: ctx?.path, client_id: ctx?.oidc?.client?.clientId, error: err?.error ?? 'server_error', error_description: err?.error_description ?? String(err?.message ?? err),
+    });
+  });
+}
+
+const server = provider.listen(cfg.port, host, () => {
+  process.stdout.write(`READY ${issuer}\n`);
+});
+server.on('error', (err) => {
+  console.error(`provider: ${err.message}`);
+  process.exit(1);
+});
+
+let stopping = false;
+function stop() {
+  if (stopping) return;
+  stopping = true;
+  server.close(() => process.exit(0));
+  server.closeAllConnections?.();
+  setTimeout(() => process.exit(0), 2000).unref();
+}
+process.on('SIGTERM', stop);
+process.on('SIGINT', stop);
+process.stdin.on('end', stop);
+process.stdin.on('error', stop);
+process.stdin.resume();

@@ -1,0 +1,178 @@
+package interop_test
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+)
+
+// providerDir holds provider.mjs and, after npm ci, node_modules.
+const providerDir = "provider"
+
+// clientMetadata is a client registration for oidc-provider, in RFC 7591
+// names. provider.mjs adds the grant types authorization_code and
+// refresh_token and the response type code.
+type clientMetadata struct {
+	ClientID                string   `json:"client_id"`
+	ClientSecret            string   `json:"client_secret,omitempty"`
+	TokenEndpointAuthMethod string   `json:"token_endpoint_auth_method"`
+	IDTokenSignedAlg        string   `json:"id_token_signed_response_alg,omitempty"`
+	RedirectURIs            []string `json:"redirect_uris"`
+	PostLogoutRedirectURIs  []string `json:"post_logout_redirect_uris,omitempty"`
+	BackchannelLogoutURI    string   `json:"backchannel_logout_uri,omitempty"`
+}
+
+// providerConfig is provider.mjs's configuration file.
+type providerConfig struct {
+	Port           int              `json:"port"`
+	AccessTokenTTL int              `json:"accessTokenTTL,omitempty"` // seconds; 0: 600
+	Clients        []clientMetadata `json:"clients"`
+}
+
+// providerEvent is one "EVENT {...}" line of provider.mjs.
+type providerEvent struct {
+	Event     string `json:"event"`
+	GrantType string `json:"grant_type"`
+	ClientID  string `json:"client_id"`
+	Sub       string `json:"sub"`
+	Error     string `json:"error"`
+	Path      string `json:"path"`
+}
+
+// provider is a running oidc-provider.
+type provider struct {
+	Issuer string
+	proc   *process
+	log    *logBuffer
+
+	mu      sync.Mutex // guards events and changed
+	events  []providerEvent
+	changed chan struct{} // closed and replaced on each new event
+}
+
+// needProvider ends the test unless Node.js and the installed provider are
+// available.
+func needProvider(t testing.TB) {
+	t.Helper()
+	if _, err := exec.LookPath("node"); err != nil {
+		missing(t, "node is not installed (the interop suite runs oidc-provider on Node.js)")
+	}
+	if _, err := os.Stat(filepath.Join(providerDir, "node_modules", "oidc-provider", "package.json")); err != nil {
+		missing(t, "oidc-provider is not installed: run npm ci in interop/provider")
+	}
+}
+
+// startProvider starts oidc-provider with cfg (cfg.Port 0: a free port),
+// waits until it listens, and stops it when the test ends.
+func startProvider(t testing.TB, cfg providerConfig) *provider {
+	t.Helper()
+	needProvider(t)
+	if cfg.Port == 0 {
+		cfg.Port = freePorts(t, 1)[0]
+	}
+	data, err := json.Marshal(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfgPath := filepath.Join(t.TempDir(), "provider.json")
+	if err := os.WriteFile(cfgPath, data, 0o600); err != nil {
+		t.Fatal(err)
+	}
+
+	p := &provider{log: new(logBuffer), changed: make(chan struct{})}
+	cmd := exec.Command("node", "provider.mjs", cfgPath)
+	cmd.Dir = providerDir
+	cmd.Stderr = p.log
+	// Its standard input stays open while the test runs: provider.mjs stops
+	// when it closes, should this process die without cleaning up.
+	stdin, err := cmd.StdinPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	ready := make(chan string, 1)
+	p.proc = startProcess(t, "oidc-provider", cmd, 5*time.Second)
+	t.Cleanup(func() { stdin.Close() })
+	go scanLines(stdout, p.log, func(line string) {
+		switch {
+		case strings.HasPrefix(line, "READY "):
+			ready <- strings.TrimPrefix(line, "READY ")
+		case strings.HasPrefix(line, "EVENT "):
+			var ev providerEvent
+			if json.Unmarshal([]byte(strings.TrimPrefix(line, "EVENT ")), &ev) == nil {
+				p.mu.Lock()
+				p.events = append(p.events, ev)
+				close(p.changed)
+				p.changed = make(chan struct{})
+				p.mu.Unlock()
+			}
+		}
+	})
+	t.Cleanup(func() {
+		if t.Failed() {
+			t.Logf("oidc-provider output:\n%s", p.log)
+		}
+	})
+
+	select {
+	case p.Issuer = <-ready:
+	case <-p.proc.done:
+		t.Fatalf("oidc-provider %v (%v):\n%s", errExited, p.proc.err, p.log)
+	case <-time.After(20 * time.Second):
+		t.Fatalf("oidc-provider not ready within 20s:\n%s", p.log)
+	}
+	if want := fmt.Sprintf("http://127.0.0.1:%d", cfg.Port); p.Issuer != want {
+		t.Fatalf("oidc-provider is ready at %q, want %q", p.Issuer, want)
+	}
+	return p
+}
+
+// Events returns the events so far that match.
+func (p *provider) Events(match func(providerEvent) bool) []providerEvent {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	var out []providerEvent
+	for _, ev := range p.events {
+		if match(ev) {
+			out = append(out, ev)
+		}
+	}
+	return out
+}
+
+// WaitEvent waits until an event matches, and returns it.
+func (p *provider) WaitEvent(ctx context.Context, match func(providerEvent) bool) (providerEvent, error) {
+	for {
+		p.mu.Lock()
+		for _, ev := range p.events {
+			if match(ev) {
+				p.mu.Unlock()
+				return ev, nil
+			}
+		}
+		changed := p.changed
+		p.mu.Unlock()
+		select {
+		case <-changed:
+		case <-ctx.Done():
+			return providerEvent{}, ctx.Err()
+		}
+	}
+}
+
+// grant matches a successful token request of grantType by clientID.
+func grant(grantType, clientID string) func(providerEvent) bool {
+	return func(ev providerEvent) bool {
+		return ev.Event == "grant.success" && ev.GrantType == grantType && ev.ClientID == clientID
+	}
+}

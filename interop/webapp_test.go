@@ -1,0 +1,126 @@
+package interop_test
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/base64"
+	"fmt"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+// webappBin is the example web app, built once by TestMain.
+var webappBin string
+
+func TestMain(m *testing.M) {
+	os.Exit(runMain(m))
+}
+
+func runMain(m *testing.M) int {
+	dir, err := os.MkdirTemp("", "oidcrp-interop-")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "interop:", err)
+		return 1
+	}
+	defer os.RemoveAll(dir)
+	webappBin = filepath.Join(dir, "webapp")
+	// Built from the repository root, so that go.work applies and the app
+	// is built from this tree's library.
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, "go", "build", "-o", webappBin, "github.com/oidcrp/oidcrp/examples/webapp")
+	cmd.Dir = ".."
+	if out, err := cmd.CombinedOutput(); err != nil {
+		fmt.Fprintf(os.Stderr, "interop: go build examples/webapp: %v\n%s", err, out)
+		return 1
+	}
+	return m.Run()
+}
+
+// webappEnv is the example web app's documented configuration; fields left
+// empty are not set.
+type webappEnv struct {
+	Issuer, ClientID, ClientSecret, RedirectURL, Scopes, PostLogoutRedirectURL, ListenAddr, SessionKeys string
+}
+
+func (e webappEnv) environ() []string {
+	var env []string
+	for name, v := range map[string]string{
+		"OIDC_ISSUER":                   e.Issuer,
+		"OIDC_CLIENT_ID":                e.ClientID,
+		"OIDC_CLIENT_SECRET":            e.ClientSecret,
+		"OIDC_REDIRECT_URL":             e.RedirectURL,
+		"OIDC_SCOPES":                   e.Scopes,
+		"OIDC_POST_LOGOUT_REDIRECT_URL": e.PostLogoutRedirectURL,
+		"LISTEN_ADDR":                   e.ListenAddr,
+		"SESSION_KEYS":                  e.SessionKeys,
+	} {
+		if v != "" {
+			env = append(env, name+"="+v)
+		}
+	}
+	return env
+}
+
+// webapp is a running example web app.
+type webapp struct {
+	URL  string // http://127.0.0.1:port, no trailing slash
+	proc *process
+	log  *logBuffer
+}
+
+// webappURLs are the URLs of a web app on port of 127.0.0.1, to register at
+// the provider.
+func webappURLs(port int) (base, redirect, postLogout, backchannel string) {
+	base = fmt.Sprintf("http://127.0.0.1:%d", port)
+	return base, base + "/auth/callback", base + "/", base + "/auth/backchannel-logout"
+}
+
+// startWebapp runs the example web app with env (it gets no other
+// variable), waits until it answers at base, and stops it when the test
+// ends.
+func startWebapp(t testing.TB, base string, env webappEnv) *webapp {
+	t.Helper()
+	if env.SessionKeys == "" {
+		key := make([]byte, 32)
+		rand.Read(key)
+		env.SessionKeys = base64.StdEncoding.EncodeToString(key)
+	}
+	w := &webapp{URL: base, log: new(logBuffer)}
+	cmd := exec.Command(webappBin)
+	cmd.Env = env.environ()
+	cmd.Stdout, cmd.Stderr = w.log, w.log
+	w.proc = startProcess(t, "webapp", cmd, 10*time.Second)
+	t.Cleanup(func() {
+		if t.Failed() {
+			t.Logf("webapp (%s) output:\n%s", w.URL, w.log)
+		}
+	})
+
+	client := &http.Client{Timeout: time.Second}
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		resp, err := client.Get(w.URL + "/")
+		if err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == http.StatusOK {
+				return w
+			}
+		}
+		if w.proc.exited() {
+			t.Fatalf("webapp %v (%v):\n%s", errExited, w.proc.err, w.log)
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("webapp at %s not answering within 20s (last error %v):\n%s", w.URL, err, w.log)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// Logged reports whether the app's log has a line containing s.
+func (w *webapp) Logged(s string) bool { return strings.Contains(w.log.String(), s) }
