@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"strings"
 	"time"
 	"unsafe"
 
@@ -123,6 +124,10 @@ func New(cfg Config) (*Manager, error) {
 	}
 	if c.FlowCookieName == "" {
 		c.FlowCookieName = "oidcrp_flow"
+	}
+	if strings.HasPrefix(c.CookieName, c.FlowCookieName+"_") {
+		// SaveFlow would take the session cookie for a stale flow cookie.
+		return nil, bad("CookieName %q is in the flow cookies' namespace %q", c.CookieName, c.FlowCookieName+"_")
 	}
 	if c.SameSite == 0 {
 		c.SameSite = http.SameSiteLaxMode
