@@ -101,10 +101,11 @@ func (rp *RP) AuthCodeURL(req AuthRequest) (string, Flow, error) {
 	rand.Read(raw[:])
 	var enc [3 * 43]byte
 	base64.RawURLEncoding.Encode(enc[:], raw[:])
+	secrets := string(enc[:]) // one allocation for the three
 	flow := Flow{
-		State:    string(enc[0:43]),
-		Nonce:    string(enc[43:86]),
-		Verifier: string(enc[86:129]),
+		State:    secrets[0:43],
+		Nonce:    secrets[43:86],
+		Verifier: secrets[86:129],
 		MaxAge:   req.MaxAge.Truncate(time.Second),
 		IssuedAt: rp.cfg.Now(),
 		ReturnTo: req.ReturnTo,

@@ -14,9 +14,8 @@ import (
 	"strings"
 	"time"
 
-	jose "github.com/go-jose/go-jose/v4"
-
 	"github.com/oidcrp/oidcrp/discovery"
+	"github.com/oidcrp/oidcrp/internal/jws"
 )
 
 // IDToken is a verified ID token (OpenID Connect Core section 2). Claims
@@ -70,11 +69,11 @@ type IDTokenChecks struct {
 // (ErrInvalidSignature, ErrInvalidIssuer, ...).
 func (rp *RP) VerifyIDToken(ctx context.Context, raw string, checks IDTokenChecks) (*IDToken, error) {
 	md := rp.provider.Metadata()
-	payload, jws, err := rp.verifySignature(ctx, raw, md.IDTokenSigningAlgValuesSupported)
+	payload, tok, err := rp.verifySignature(ctx, raw, md.IDTokenSigningAlgValuesSupported)
 	if err != nil {
 		return nil, err
 	}
-	if typ := tokenType(jws); typ != "" && !strings.EqualFold(typ, "JWT") && !strings.EqualFold(typ, "application/jwt") {
+	if typ := tok.Header.Typ; typ != "" && !strings.EqualFold(typ, "JWT") && !strings.EqualFold(typ, "application/jwt") {
 		return nil, fmt.Errorf("%w: typ %q is not an ID token's", ErrInvalidTokenType, typ)
 	}
 	var c jwtClaims
@@ -100,7 +99,7 @@ func (rp *RP) VerifyIDToken(ctx context.Context, raw string, checks IDTokenCheck
 		}
 	}
 	if c.AtHash != "" && checks.AccessToken != "" {
-		if !checkHash(jws.Signatures[0].Header.Algorithm, checks.AccessToken, c.AtHash) {
+		if !checkHash(tok.Header.Alg, checks.AccessToken, c.AtHash) {
 			return nil, ErrAccessTokenHash
 		}
 	}
@@ -127,27 +126,22 @@ func (rp *RP) VerifyIDToken(ctx context.Context, raw string, checks IDTokenCheck
 // verifySignature parses raw once and verifies its signature with an
 // algorithm the provider advertises in advertised (RS256 when it lists
 // none) that this client accepts.
-func (rp *RP) verifySignature(ctx context.Context, raw string, advertised []string) ([]byte, *jose.JSONWebSignature, error) {
-	algs := rp.allowedAlgorithms(advertised)
-	jws, err := jose.ParseSignedCompact(raw, algs)
+func (rp *RP) verifySignature(ctx context.Context, raw string, advertised []string) ([]byte, *jws.Token, error) {
+	t, err := jws.Parse(raw)
 	if err != nil {
-		var unexpected *jose.ErrUnexpectedSignatureAlgorithm
-		if errors.As(err, &unexpected) {
-			return nil, nil, fmt.Errorf("%w: %s", ErrUnsupportedAlgorithm, unexpected.Got)
-		}
 		return nil, nil, fmt.Errorf("%w: %v", ErrMalformedToken, err)
 	}
-	if len(jws.Signatures) != 1 {
-		return nil, nil, fmt.Errorf("%w: %d signatures", ErrMalformedToken, len(jws.Signatures))
+	alg := t.Header.Alg
+	if !rp.algorithmAllowed(alg, advertised) {
+		return nil, nil, fmt.Errorf("%w: %s", ErrUnsupportedAlgorithm, alg)
 	}
-	var payload []byte
-	if alg := jws.Signatures[0].Header.Algorithm; strings.HasPrefix(alg, "HS") {
-		payload, err = jws.Verify([]byte(rp.cfg.ClientSecret))
+	if strings.HasPrefix(alg, "HS") {
+		err = t.Verify([]byte(rp.cfg.ClientSecret))
 		if err != nil {
-			err = fmt.Errorf("%w: %v", ErrInvalidSignature, err)
+			err = fmt.Errorf("%w: %w", ErrInvalidSignature, err)
 		}
 	} else {
-		payload, err = rp.provider.KeySet().Verify(ctx, jws)
+		err = rp.provider.KeySet().Verify(ctx, t.Header.Kid, alg, t.Verify)
 		switch {
 		case errors.Is(err, discovery.ErrFetch):
 			err = fmt.Errorf("%w: %w", ErrProviderUnavailable, err)
@@ -158,28 +152,24 @@ func (rp *RP) verifySignature(ctx context.Context, raw string, advertised []stri
 	if err != nil {
 		return nil, nil, err
 	}
-	return payload, jws, nil
+	return t.Payload, t, nil
 }
 
-// allowedAlgorithms is advertised ∩ what we verify: the asymmetric
-// algorithms, and HMAC ones only when enabled. Absent a list, RS256, the
-// default of OpenID Connect Discovery 1.0.
-func (rp *RP) allowedAlgorithms(advertised []string) []jose.SignatureAlgorithm {
+// algorithmAllowed reports whether alg is advertised (RS256 when nothing
+// is, the default of OpenID Connect Discovery 1.0) and one we verify: the
+// asymmetric algorithms, and HMAC ones only when enabled. Never "none".
+func (rp *RP) algorithmAllowed(alg string, advertised []string) bool {
 	if len(advertised) == 0 {
-		return []jose.SignatureAlgorithm{jose.RS256}
+		advertised = []string{"RS256"}
 	}
-	algs := make([]jose.SignatureAlgorithm, 0, len(advertised))
-	for _, a := range advertised {
-		alg := jose.SignatureAlgorithm(a)
-		switch {
-		case slices.Contains(discovery.SignatureAlgorithms, alg):
-		case rp.cfg.HMACSignatures && (alg == jose.HS256 || alg == jose.HS384 || alg == jose.HS512):
-		default:
-			continue // "none", or one we do not verify
-		}
-		algs = append(algs, alg)
+	if !slices.Contains(advertised, alg) {
+		return false
 	}
-	return algs
+	switch alg {
+	case "HS256", "HS384", "HS512":
+		return rp.cfg.HMACSignatures
+	}
+	return slices.Contains(discovery.SignatureAlgorithms, alg)
 }
 
 // checkCommon checks the claims every token of the provider for this client
@@ -256,9 +246,4 @@ func checkHash(alg, value, claim string) bool {
 	sum := h.Sum(nil)
 	want := base64.RawURLEncoding.EncodeToString(sum[:len(sum)/2])
 	return subtle.ConstantTimeCompare([]byte(want), []byte(claim)) == 1
-}
-
-func tokenType(jws *jose.JSONWebSignature) string {
-	typ, _ := jws.Signatures[0].Header.ExtraHeaders[jose.HeaderType].(string)
-	return typ
 }

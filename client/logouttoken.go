@@ -40,11 +40,11 @@ func (t *LogoutToken) Claims(v any) error { return json.Unmarshal(t.claims, v) }
 // replay with ErrLogoutReplay).
 func (rp *RP) VerifyLogoutToken(ctx context.Context, raw string) (*LogoutToken, error) {
 	md := rp.provider.Metadata()
-	payload, jws, err := rp.verifySignature(ctx, raw, md.IDTokenSigningAlgValuesSupported)
+	payload, tok, err := rp.verifySignature(ctx, raw, md.IDTokenSigningAlgValuesSupported)
 	if err != nil {
 		return nil, err
 	}
-	switch typ := strings.ToLower(tokenType(jws)); typ {
+	switch typ := strings.ToLower(tok.Header.Typ); typ {
 	case "", "jwt", "logout+jwt", "application/logout+jwt":
 	default:
 		return nil, fmt.Errorf("%w: typ %q is not a logout token's", ErrInvalidTokenType, typ)

@@ -2,9 +2,11 @@ package discovery
 
 import (
 	"context"
+	"crypto"
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"slices"
 	"sync"
 	"time"
 
@@ -12,16 +14,17 @@ import (
 
 	"github.com/oidcrp/oidcrp/internal/flight"
 	"github.com/oidcrp/oidcrp/internal/httpx"
+	"github.com/oidcrp/oidcrp/internal/jws"
 )
 
 // SignatureAlgorithms are the JWS algorithms a KeySet verifies: the
 // asymmetric ones of RFC 7518 and RFC 8037. "none" and the HMAC algorithms
 // are never accepted from a key set.
-var SignatureAlgorithms = []jose.SignatureAlgorithm{
-	jose.RS256, jose.RS384, jose.RS512,
-	jose.PS256, jose.PS384, jose.PS512,
-	jose.ES256, jose.ES384, jose.ES512,
-	jose.EdDSA,
+var SignatureAlgorithms = []string{
+	"RS256", "RS384", "RS512",
+	"PS256", "PS384", "PS512",
+	"ES256", "ES384", "ES512",
+	"EdDSA",
 }
 
 // KeySet is a provider's JSON Web Key Set (jwks_uri), fetched on first use,
@@ -56,72 +59,77 @@ func (p *Provider) KeySet() *KeySet { return p.keys }
 
 // VerifySignature parses a compact JWS, verifies it with the key set and
 // returns its payload. It implements go-oidc's oidc.KeySet, so the key set
-// can back an oidc.IDTokenVerifier. It checks the signature only, no claims.
+// can back an oidc.IDTokenVerifier. It checks the signature only, no claims;
+// the algorithm must be one of SignatureAlgorithms.
 func (k *KeySet) VerifySignature(ctx context.Context, jwt string) ([]byte, error) {
-	jws, err := jose.ParseSignedCompact(jwt, SignatureAlgorithms)
+	t, err := jws.Parse(jwt)
 	if err != nil {
-		return nil, fmt.Errorf("%w: %v", ErrSignature, err)
+		return nil, fmt.Errorf("%w: %w", ErrSignature, err)
 	}
-	return k.Verify(ctx, jws)
+	if !slices.Contains(SignatureAlgorithms, t.Header.Alg) {
+		return nil, fmt.Errorf("%w: algorithm %q", ErrSignature, t.Header.Alg)
+	}
+	if err := k.Verify(ctx, t.Header.Kid, t.Header.Alg, t.Verify); err != nil {
+		return nil, err
+	}
+	return t.Payload, nil
 }
 
-// Verify verifies an already-parsed JWS, so callers that parsed the token to
-// read its header need not parse it again. The JWS must carry exactly one
-// signature, made with an algorithm of SignatureAlgorithms (ParseSigned with
-// that list ensures it). It fails with ErrSignature, ErrUnknownKey or ErrFetch.
-func (k *KeySet) Verify(ctx context.Context, jws *jose.JSONWebSignature) ([]byte, error) {
-	if len(jws.Signatures) != 1 {
-		return nil, fmt.Errorf("%w: want exactly one signature, have %d", ErrSignature, len(jws.Signatures))
-	}
+// Verify finds the keys of the set that may have signed a token whose
+// header names kid (possibly "") and alg, and calls verify with each until
+// one call returns nil. Keys whose "alg" member names another algorithm are
+// skipped. When no key carries kid (or, without a kid, none verifies), the
+// provider may have rotated its keys (OpenID Connect Core 10.1.1): the set is
+// fetched again, at most once per KeyRefetchInterval, and tried once more.
+// Callers that parsed the token to read its header thus verify without
+// parsing it twice. It fails with ErrSignature, ErrUnknownKey or ErrFetch.
+func (k *KeySet) Verify(ctx context.Context, kid, alg string, verify func(key crypto.PublicKey) error) error {
 	keys, err := k.current(ctx)
 	if err != nil {
-		return nil, err
+		return err
 	}
-	payload, matched, err := verifyWith(keys, jws)
+	matched, err := verifyWith(keys, kid, alg, verify)
 	if err == nil || matched {
-		return payload, err
+		return err
 	}
-	// No key of ours carries the token's kid (or, without a kid, none
-	// verified it): the provider may have rotated its keys (OpenID Connect
-	// Core 10.1.1). Fetch them again, if the rate limit allows.
 	keys, err = k.refetch(ctx)
 	if err != nil {
-		return nil, err
+		return err
 	}
-	payload, matched, err = verifyWith(keys, jws)
-	if err != nil && !matched && jws.Signatures[0].Header.KeyID != "" {
-		return nil, fmt.Errorf("%w: kid %q", ErrUnknownKey, jws.Signatures[0].Header.KeyID)
+	matched, err = verifyWith(keys, kid, alg, verify)
+	if err != nil && !matched && kid != "" {
+		return fmt.Errorf("%w: kid %q", ErrUnknownKey, kid)
 	}
-	return payload, err
+	return err
 }
 
-// verifyWith tries the keys that may have made jws's signature. matched
+// verifyWith tries the keys that may have made the signature. matched
 // reports whether a key carried the token's kid (so that a failure is a bad
 // signature, not an unknown key).
-func verifyWith(keys []jose.JSONWebKey, jws *jose.JSONWebSignature) (payload []byte, matched bool, err error) {
-	h := jws.Signatures[0].Header
+func verifyWith(keys []jose.JSONWebKey, kid, alg string, verify func(crypto.PublicKey) error) (matched bool, err error) {
 	for i := range keys {
 		key := &keys[i]
-		if h.KeyID != "" && key.KeyID != h.KeyID {
+		if kid != "" && key.KeyID != kid {
 			continue
 		}
-		matched = h.KeyID != ""
-		if key.Algorithm != "" && key.Algorithm != h.Algorithm {
+		matched = kid != ""
+		if key.Algorithm != "" && key.Algorithm != alg {
 			continue
 		}
-		if payload, err := jws.Verify(key); err == nil {
-			return payload, true, nil
+		if verify(key.Key) == nil {
+			return true, nil
 		}
 	}
-	if h.KeyID == "" && len(keys) > 0 {
+	switch {
+	case kid == "" && len(keys) > 0:
 		// Without a kid a failure cannot tell a rotated key from a bad
 		// signature; report the latter once the keys are fresh.
-		return nil, false, ErrSignature
+		return false, ErrSignature
+	case matched:
+		return true, ErrSignature
+	default:
+		return false, ErrUnknownKey
 	}
-	if matched {
-		return nil, true, ErrSignature
-	}
-	return nil, false, ErrUnknownKey
 }
 
 // current returns the cached keys, fetching them on first use and starting a
@@ -234,11 +242,4 @@ func ParseKeySet(body []byte) ([]jose.JSONWebKey, error) {
 	return keys, nil
 }
 
-func supportedAlg(alg string) bool {
-	for _, a := range SignatureAlgorithms {
-		if string(a) == alg {
-			return true
-		}
-	}
-	return false
-}
+func supportedAlg(alg string) bool { return slices.Contains(SignatureAlgorithms, alg) }

@@ -17,12 +17,12 @@ import (
 func (a *Auth) Login() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		returnTo := a.cfg.DefaultReturnTo
-		if v := r.URL.Query()["return_to"]; len(v) > 0 {
-			if len(v) > 1 || !IsLocalPath(v[0]) {
+		if v, ok, err := queryParam(r.URL.RawQuery, "return_to"); ok {
+			if err != nil || !IsLocalPath(v) {
 				a.fail(w, r, errBadReturnTo)
 				return
 			}
-			returnTo = v[0]
+			returnTo = v
 		}
 		var req client.AuthRequest
 		if a.cfg.AuthRequest != nil {
@@ -42,6 +42,33 @@ func (a *Auth) Login() http.Handler {
 		}
 		redirect(w, authURL)
 	})
+}
+
+// queryParam returns the value of the query parameter name in raw, and
+// whether it is there. A parameter given twice, or badly escaped, is an
+// error. Unlike url.ParseQuery it decodes only the parameter asked for.
+func queryParam(raw, name string) (value string, ok bool, err error) {
+	for raw != "" {
+		var pair string
+		pair, raw, _ = strings.Cut(raw, "&")
+		k, v, _ := strings.Cut(pair, "=")
+		if k != name {
+			if strings.IndexByte(k, '%') < 0 && strings.IndexByte(k, '+') < 0 {
+				continue
+			}
+			if uk, err := url.QueryUnescape(k); err != nil || uk != name {
+				continue
+			}
+		}
+		if ok {
+			return "", true, errBadReturnTo
+		}
+		ok = true
+		if value, err = url.QueryUnescape(v); err != nil {
+			return "", true, err
+		}
+	}
+	return value, ok, nil
 }
 
 // redirect answers 302 to an already-safe URL, without http.Redirect's
@@ -86,13 +113,14 @@ func localPathOnce(p string) bool {
 		return false
 	}
 	if len(p) > 1 && (p[1] == '/' || p[1] == '\\') {
-		return false
+		return false // "//host" and "/\host" name another host
 	}
 	for i := 0; i < len(p); i++ {
 		if c := p[i]; c < 0x20 || c == 0x7f || c == '\\' {
 			return false
 		}
 	}
-	u, err := url.Parse(p)
-	return err == nil && u.Scheme == "" && u.Host == "" && u.User == nil && !strings.HasPrefix(u.Path, "//")
+	// A single leading "/" and no backslash or control character: neither
+	// a scheme nor an authority can follow.
+	return true
 }

@@ -153,7 +153,9 @@ func (c *Codec) Encode(name string, value any) (string, error) {
 	sealed = append(sealed, k.id[:]...)
 	sealed = k.aead.Seal(sealed, nil, plain, bytesOf(name))
 	*sealedp = sealed
-	return base64.RawURLEncoding.EncodeToString(sealed), nil
+	out := make([]byte, base64.RawURLEncoding.EncodedLen(len(sealed)))
+	base64.RawURLEncoding.Encode(out, sealed)
+	return unsafe.String(unsafe.SliceData(out), len(out)), nil // out is never written again
 }
 
 // Decode opens value, sealed under name, into dst: a *Session, a *[]byte,

@@ -67,8 +67,7 @@ func (m *Manager) SaveFlow(w http.ResponseWriter, r *http.Request, state string,
 	c := m.cookie(r, name)
 	c.Value = value
 	c.MaxAge = int(m.cfg.FlowTimeout / time.Second)
-	c.Expires = now.Add(m.cfg.FlowTimeout)
-	http.SetCookie(w, &c)
+	setCookie(w, &c)
 	return nil
 }
 

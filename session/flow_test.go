@@ -54,7 +54,7 @@ func TestFlowRoundTrip(t *testing.T) {
 				wantName = session.HostPrefix + wantName
 			}
 			if c.Name != wantName || !c.HttpOnly || c.SameSite != http.SameSiteLaxMode || c.Path != "/" ||
-				c.MaxAge != 600 || !c.Expires.Equal(clk.Now().Add(10*time.Minute).Truncate(time.Second)) ||
+				c.MaxAge != 600 || !c.Expires.IsZero() ||
 				c.Secure != strings.HasPrefix(target, "https") {
 				t.Errorf("flow cookie: %+v", c)
 			}

@@ -125,6 +125,9 @@ func New(cfg Config) (*Manager, error) {
 	if c.FlowCookieName == "" {
 		c.FlowCookieName = "oidcrp_flow"
 	}
+	if !validCookieName(c.CookieName) || !validCookieName(c.FlowCookieName) {
+		return nil, bad("CookieName and FlowCookieName must be cookie-name tokens")
+	}
 	if strings.HasPrefix(c.CookieName, c.FlowCookieName+"_") {
 		// SaveFlow would take the session cookie for a stale flow cookie.
 		return nil, bad("CookieName %q is in the flow cookies' namespace %q", c.CookieName, c.FlowCookieName+"_")
@@ -305,7 +308,6 @@ func (m *Manager) Save(w http.ResponseWriter, r *http.Request, s *Session) error
 		return err
 	}
 	c := m.cookie(r, name)
-	c.Expires = expires
 	c.MaxAge = max(1, int(expires.Sub(m.cfg.Now()).Seconds()))
 	if chunks := (len(value) + maxChunk - 1) / maxChunk; chunks > maxChunks {
 		return fmt.Errorf("session: save: session needs %d cookies, more than %d: keep it in a Store", chunks, maxChunks)
