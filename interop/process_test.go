@@ -134,4 +134,3 @@ func scanLines(r io.Reader, log io.Writer, f func(line string)) {
 
 // errExited reports a process that ended before it was ready.
 var errExited = errors.New("exited before it was ready")
-

@@ -33,7 +33,11 @@ func runMain(m *testing.M) int {
 	// is built from this tree's library.
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
-	cmd := exec.CommandContext(ctx, "go", "build", "-o", webappBin, "github.com/oidcrp/oidcrp/examples/webapp")
+	args := []string{"build", "-o", webappBin}
+	if raceEnabled {
+		args = append(args, "-race") // a data race under real traffic fails the test
+	}
+	cmd := exec.CommandContext(ctx, "go", append(args, "github.com/oidcrp/oidcrp/examples/webapp")...)
 	cmd.Dir = ".."
 	if out, err := cmd.CombinedOutput(); err != nil {
 		fmt.Fprintf(os.Stderr, "interop: go build examples/webapp: %v\n%s", err, out)
@@ -95,12 +99,17 @@ func startWebapp(t testing.TB, base string, env webappEnv) *webapp {
 	cmd := exec.Command(webappBin)
 	cmd.Env = env.environ()
 	cmd.Stdout, cmd.Stderr = w.log, w.log
-	w.proc = startProcess(t, "webapp", cmd, 10*time.Second)
 	t.Cleanup(func() {
+		// Registered before the process starts, so that it runs after
+		// the process has stopped and written any race report.
+		if strings.Contains(w.log.String(), "WARNING: DATA RACE") {
+			t.Errorf("the race detector found a data race in the webapp")
+		}
 		if t.Failed() {
 			t.Logf("webapp (%s) output:\n%s", w.URL, w.log)
 		}
 	})
+	w.proc = startProcess(t, "webapp", cmd, 10*time.Second)
 
 	client := &http.Client{Timeout: time.Second}
 	deadline := time.Now().Add(20 * time.Second)
