@@ -1,0 +1,142 @@
+// Command benchtable reads `go test -bench` output and prints, for each
+// benchmark, the median of its runs and its ratio to the baseline measured
+// in the same run, then checks the performance targets of the README.
+//
+//	go test -run '^$' -bench . -benchmem -count 6 ./session ./middleware ./client | go run ./internal/benchtable
+package main
+
+import (
+	"bufio"
+	"fmt"
+	"io"
+	"os"
+	"regexp"
+	"slices"
+	"sort"
+	"strconv"
+	"strings"
+)
+
+// line matches "BenchmarkGroup/name-2   123   456 ns/op   7 unit ...".
+var line = regexp.MustCompile(`^(Benchmark[^/\s]+)/(\S+?)(?:-\d+)?\s+\d+\s+(.*)$`)
+
+type result struct {
+	group, name string
+	metrics     map[string][]float64 // unit -> one value per run
+}
+
+func (r *result) median(unit string) float64 {
+	v := slices.Clone(r.metrics[unit])
+	if len(v) == 0 {
+		return 0
+	}
+	sort.Float64s(v)
+	if len(v)%2 == 1 {
+		return v[len(v)/2]
+	}
+	return (v[len(v)/2-1] + v[len(v)/2]) / 2
+}
+
+func parse(in io.Reader) ([]*result, error) {
+	var order []*result
+	byKey := map[string]*result{}
+	sc := bufio.NewScanner(in)
+	for sc.Scan() {
+		m := line.FindStringSubmatch(sc.Text())
+		if m == nil {
+			continue
+		}
+		key := m[1] + "/" + m[2]
+		r := byKey[key]
+		if r == nil {
+			r = &result{group: m[1], name: m[2], metrics: map[string][]float64{}}
+			byKey[key] = r
+			order = append(order, r)
+		}
+		f := strings.Fields(m[3])
+		for i := 0; i+1 < len(f); i += 2 {
+			v, err := strconv.ParseFloat(f[i], 64)
+			if err != nil {
+				continue
+			}
+			r.metrics[f[i+1]] = append(r.metrics[f[i+1]], v)
+		}
+	}
+	return order, sc.Err()
+}
+
+func main() {
+	results, err := parse(os.Stdin)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "benchtable:", err)
+		os.Exit(2)
+	}
+	if len(results) == 0 {
+		fmt.Fprintln(os.Stderr, "benchtable: no benchmark results on standard input")
+		os.Exit(2)
+	}
+	find := func(group, name string) *result {
+		for _, r := range results {
+			if r.group == group && r.name == name {
+				return r
+			}
+		}
+		return nil
+	}
+	fmt.Printf("%-52s %12s %10s %8s %10s %12s\n", "benchmark (median of runs)", "ns/op", "×baseline", "allocs", "B/op", "cookie bytes")
+	for _, r := range results {
+		ratio := "-"
+		if base := find(r.group, "baseline"); base != nil && base != r {
+			ratio = fmt.Sprintf("%.2f", r.median("ns/op")/base.median("ns/op"))
+		}
+		cookie := "-"
+		if v := r.median("cookie-bytes"); v > 0 {
+			cookie = fmt.Sprintf("%.0f", v)
+		}
+		fmt.Printf("%-52s %12.0f %10s %8.0f %10.0f %12s\n", strings.TrimPrefix(r.group, "Benchmark")+"/"+r.name,
+			r.median("ns/op"), ratio, r.median("allocs/op"), r.median("B/op"), cookie)
+	}
+
+	fmt.Println()
+	failed := false
+	check := func(what string, ok bool, got string) {
+		status := "ok  "
+		if !ok {
+			status, failed = "MISS", true
+		}
+		fmt.Printf("%s %-64s %s\n", status, what, got)
+	}
+	ratio := func(group, a, b string) (float64, bool) {
+		ra, rb := find(group, a), find(group, b)
+		if ra == nil || rb == nil {
+			return 0, false
+		}
+		return ra.median("ns/op") / rb.median("ns/op"), true
+	}
+	if v, ok := ratio("BenchmarkAuthenticatedRequest", "oidcrp", "baseline+decode"); ok {
+		check("authenticated request ≤ 1.3× baseline with full decode", v <= 1.3, fmt.Sprintf("%.2f×", v))
+		allocs := find("BenchmarkAuthenticatedRequest", "oidcrp").median("allocs/op")
+		check("authenticated request ≤ 20 allocations", allocs <= 20, fmt.Sprintf("%.0f", allocs))
+		s, _ := ratio("BenchmarkAuthenticatedRequest", "securecookie", "oidcrp")
+		check("authenticated request ≥ 4× faster than securecookie", s >= 4, fmt.Sprintf("%.1f×", s))
+	}
+	if r := find("BenchmarkSessionDecode", "oidcrp"); r != nil {
+		size := r.median("cookie-bytes")
+		check("reference session cookie ≤ 3100 bytes, one cookie", size > 0 && size <= 3100, fmt.Sprintf("%.0f bytes", size))
+	}
+	for _, g := range []string{"BenchmarkSessionDecode", "BenchmarkSessionEncode"} {
+		if v, ok := ratio(g, "oidcrp", "baseline"); ok {
+			check(strings.TrimPrefix(g, "Benchmark")+" ≤ 1.4× bare AES-GCM + compact encoding", v <= 1.4, fmt.Sprintf("%.2f×", v))
+		}
+	}
+	if v, ok := ratio("BenchmarkLogin", "oidcrp", "baseline"); ok {
+		check("login redirect ≤ 1.3× baseline", v <= 1.3, fmt.Sprintf("%.2f×", v))
+	}
+	if ours, base := find("BenchmarkVerifyIDToken", "oidcrp"), find("BenchmarkVerifyIDToken", "baseline"); ours != nil && base != nil {
+		d := (ours.median("ns/op") - base.median("ns/op")) / 1000
+		check("ID-token verification adds ≤ 10 µs over the bare signature check", d <= 10, fmt.Sprintf("+%.1f µs", d))
+	}
+	if failed {
+		os.Exit(1)
+	}
+}
