@@ -1,0 +1,405 @@
+package redisstore
+
+import (
+	"context"
+	"errors"
+	"os"
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+
+	"github.com/oidcrp/oidcrp/session"
+	"github.com/oidcrp/oidcrp/session/redisstore/redistest"
+)
+
+func TestMain(m *testing.M) {
+	redis.SetLogger(quiet{}) // the tests that stop Redis report its errors themselves
+	os.Exit(m.Run())
+}
+
+// quiet discards go-redis's log lines.
+type quiet struct{}
+
+func (quiet) Printf(context.Context, string, ...any) {}
+
+func testContext(t *testing.T) context.Context {
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	t.Cleanup(cancel)
+	return ctx
+}
+
+// newStore starts a redis-server and returns a Store on it, with the
+// client it uses.
+func newStore(t *testing.T, opts Options) (*Store, *redis.Client, *redistest.Server) {
+	t.Helper()
+	srv := redistest.Start(t)
+	s, rdb := storeOn(t, srv, opts)
+	return s, rdb, srv
+}
+
+// storeOn returns another Store on srv, with a client of its own, like
+// another app instance.
+func storeOn(t *testing.T, srv *redistest.Server, opts Options) (*Store, *redis.Client) {
+	t.Helper()
+	rdb := srv.Client(t)
+	s, err := New(rdb, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s, rdb
+}
+
+// pttl returns key's remaining time to live; negative when it has none
+// (-1) or does not exist (-2).
+func pttl(t *testing.T, rdb *redis.Client, key string) time.Duration {
+	t.Helper()
+	ms, err := rdb.Do(testContext(t), "pttl", key).Int64()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return time.Duration(ms) * time.Millisecond
+}
+
+// near reports whether d is within 1.5 s below want (or a few milliseconds
+// above it: expiries are rounded up to the millisecond).
+func near(d, want time.Duration) bool {
+	return d <= want+5*time.Millisecond && d > want-1500*time.Millisecond
+}
+
+func TestNewOptions(t *testing.T) {
+	rdb := redis.NewClient(&redis.Options{Addr: "127.0.0.1:1"})
+	defer rdb.Close()
+	for name, opts := range map[string]Options{
+		"negative LockTTL":     {LockTTL: -1},
+		"tiny LockTTL":         {LockTTL: time.Millisecond},
+		"negative poll":        {PollInterval: -1},
+		"negative coordinator": {CoordinatorTimeout: -time.Second},
+	} {
+		if _, err := New(rdb, opts); !errors.Is(err, ErrInvalidOptions) {
+			t.Errorf("%s: %v", name, err)
+		}
+	}
+	if _, err := New(nil, Options{}); !errors.Is(err, ErrInvalidOptions) {
+		t.Errorf("nil client: %v", err)
+	}
+	s, err := New(rdb, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := Options{Prefix: "oidcrp:", LockTTL: 10 * time.Second, PollInterval: 25 * time.Millisecond, CoordinatorTimeout: time.Minute}
+	if s.opts != want {
+		t.Errorf("defaults: %+v", s.opts)
+	}
+}
+
+func TestStoreLoadSaveDelete(t *testing.T) {
+	ctx := testContext(t)
+	s, rdb, _ := newStore(t, Options{})
+	if _, err := s.Load(ctx, "nope"); !errors.Is(err, session.ErrNotFound) {
+		t.Fatalf("load of a missing record: %v", err)
+	}
+	rec := session.Record{ID: "id1", Subject: "alice", SID: "sid1", Data: []byte("sealed\x00bytes"), Expires: time.Now().Add(time.Hour)}
+	if err := s.Save(ctx, rec); err != nil {
+		t.Fatal(err)
+	}
+	if data, err := s.Load(ctx, "id1"); err != nil || string(data) != string(rec.Data) {
+		t.Fatalf("load: %q %v", data, err)
+	}
+	if d := pttl(t, rdb, "oidcrp:session:id1"); !near(d, time.Hour) {
+		t.Errorf("record TTL %v, want about 1h", d)
+	}
+	rec.Data = []byte("replaced")
+	if err := s.Save(ctx, rec); err != nil {
+		t.Fatal(err)
+	}
+	if data, _ := s.Load(ctx, "id1"); string(data) != "replaced" {
+		t.Fatalf("load after replace: %q", data)
+	}
+	if err := s.Delete(ctx, "id1"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Load(ctx, "id1"); !errors.Is(err, session.ErrNotFound) {
+		t.Fatalf("load after delete: %v", err)
+	}
+	if err := s.Delete(ctx, "id1"); err != nil {
+		t.Fatalf("delete of a missing record: %v", err)
+	}
+	// Delete took the record out of its indexes too.
+	for _, idx := range []string{"oidcrp:sid:sid1", "oidcrp:sub:alice"} {
+		if n, _ := rdb.SCard(ctx, idx).Result(); n != 0 {
+			t.Errorf("%s still has %d members", idx, n)
+		}
+	}
+}
+
+// TestStoreTTL: a record expires at its Expires; each index lives as long
+// as its longest-lived member.
+func TestStoreTTL(t *testing.T) {
+	ctx := testContext(t)
+	s, rdb, _ := newStore(t, Options{Prefix: "app:"})
+	now := time.Now()
+	save := func(id, sid string, d time.Duration) {
+		t.Helper()
+		if err := s.Save(ctx, session.Record{ID: id, Subject: "alice", SID: sid, Data: []byte(id), Expires: now.Add(d)}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	save("long", "sid1", 2*time.Hour)
+	save("short", "sid1", time.Hour) // must not shorten the index
+	for key, want := range map[string]time.Duration{
+		"app:session:long":  2 * time.Hour,
+		"app:session:short": time.Hour,
+		"app:sid:sid1":      2 * time.Hour,
+		"app:sub:alice":     2 * time.Hour,
+	} {
+		if d := pttl(t, rdb, key); !near(d, want) {
+			t.Errorf("%s: TTL %v, want about %v", key, d, want)
+		}
+	}
+	save("longer", "sid2", 3*time.Hour) // extends the subject's index
+	if d := pttl(t, rdb, "app:sub:alice"); !near(d, 3*time.Hour) {
+		t.Errorf("subject index TTL %v, want about 3h", d)
+	}
+	if d := pttl(t, rdb, "app:sid:sid1"); !near(d, 2*time.Hour) {
+		t.Errorf("sid1 index TTL %v, want about 2h", d)
+	}
+
+	// A record is gone once Expires passes.
+	if err := s.Save(ctx, session.Record{ID: "brief", Subject: "bob", Data: []byte("x"), Expires: time.Now().Add(100 * time.Millisecond)}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Load(ctx, "brief"); err != nil {
+		t.Fatalf("load before expiry: %v", err)
+	}
+	time.Sleep(150 * time.Millisecond)
+	if _, err := s.Load(ctx, "brief"); !errors.Is(err, session.ErrNotFound) {
+		t.Fatalf("load after expiry: %v", err)
+	}
+	// An expiry in the past stores nothing lasting.
+	if err := s.Save(ctx, session.Record{ID: "past", Subject: "carol", Data: []byte("x"), Expires: time.Now().Add(-time.Minute)}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Load(ctx, "past"); !errors.Is(err, session.ErrNotFound) {
+		t.Fatalf("load of a record saved expired: %v", err)
+	}
+}
+
+// TestRevoker: DeleteBySID and DeleteBySubject delete exactly the matching
+// sessions, and stale index members (expired, deleted, moved, or never
+// there) break nothing.
+func TestRevoker(t *testing.T) {
+	ctx := testContext(t)
+	s, rdb, _ := newStore(t, Options{})
+	exp := time.Now().Add(time.Hour)
+	recs := []session.Record{
+		{ID: "a1", Subject: "alice", SID: "sidA", Expires: exp},
+		{ID: "a2", Subject: "alice", SID: "sidA", Expires: exp},
+		{ID: "a3", Subject: "alice", SID: "sidB", Expires: exp},
+		{ID: "b1", Subject: "bob", SID: "sidC", Expires: exp},
+		{ID: "c1", Subject: "carol", Expires: exp}, // a provider without sid
+	}
+	for _, r := range recs {
+		r.Data = []byte("data of " + r.ID)
+		if err := s.Save(ctx, r); err != nil {
+			t.Fatal(err)
+		}
+	}
+	alive := func() []string {
+		var ids []string
+		for _, r := range recs {
+			if _, err := s.Load(ctx, r.ID); err == nil {
+				ids = append(ids, r.ID)
+			} else if !errors.Is(err, session.ErrNotFound) {
+				t.Fatal(err)
+			}
+		}
+		return ids
+	}
+
+	// Stale members: one that never existed, one whose record was deleted
+	// behind the index's back, and one that moved to another sid.
+	rdb.SAdd(ctx, "oidcrp:sid:sidA", "ghost")
+	rdb.SAdd(ctx, "oidcrp:sub:alice", "ghost")
+	rdb.SAdd(ctx, "oidcrp:sid:sidA", "b1") // b1 belongs to sidC
+	if err := s.Save(ctx, session.Record{ID: "moved", Subject: "alice", SID: "sidA", Data: []byte("m"), Expires: exp}); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Save(ctx, session.Record{ID: "moved", Subject: "dave", SID: "sidD", Data: []byte("m"), Expires: exp}); err != nil {
+		t.Fatal(err)
+	}
+	if ok, _ := rdb.SIsMember(ctx, "oidcrp:sid:sidA", "moved").Result(); ok {
+		t.Error("a record saved under another sid is still in its old index")
+	}
+
+	n, err := s.DeleteBySID(ctx, "sidA")
+	if err != nil || n != 2 {
+		t.Fatalf("DeleteBySID(sidA) = %d, %v; want 2", n, err)
+	}
+	if got, want := alive(), []string{"a3", "b1", "c1"}; !slices.Equal(got, want) {
+		t.Fatalf("after DeleteBySID(sidA): %v, want %v", got, want)
+	}
+	if _, err := s.Load(ctx, "moved"); err != nil {
+		t.Fatalf("the moved record was deleted: %v", err)
+	}
+	if n, err := s.DeleteBySID(ctx, "sidA"); err != nil || n != 0 {
+		t.Fatalf("DeleteBySID(sidA) again = %d, %v", n, err)
+	}
+	// The sid's sessions left the subject's index too.
+	if members, _ := rdb.SMembers(ctx, "oidcrp:sub:alice").Result(); slices.Contains(members, "a1") || slices.Contains(members, "a2") {
+		t.Errorf("subject index still names deleted sessions: %v", members)
+	}
+
+	// An expired member is skipped.
+	if err := s.Save(ctx, session.Record{ID: "a4", Subject: "alice", SID: "sidB", Data: []byte("x"), Expires: time.Now().Add(50 * time.Millisecond)}); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(100 * time.Millisecond)
+	if n, err := s.DeleteBySubject(ctx, "alice"); err != nil || n != 1 {
+		t.Fatalf("DeleteBySubject(alice) = %d, %v; want 1", n, err)
+	}
+	if got, want := alive(), []string{"b1", "c1"}; !slices.Equal(got, want) {
+		t.Fatalf("after DeleteBySubject(alice): %v, want %v", got, want)
+	}
+	if n, _ := rdb.Exists(ctx, "oidcrp:sub:alice").Result(); n != 0 {
+		t.Error("the emptied subject index is left")
+	}
+	// sidB's index keeps only the expired a4, until its own TTL.
+	if members, _ := rdb.SMembers(ctx, "oidcrp:sid:sidB").Result(); !slices.Equal(members, []string{"a4"}) {
+		t.Errorf("sidB index: %v", members)
+	}
+	if d := pttl(t, rdb, "oidcrp:sid:sidB"); !near(d, time.Hour) {
+		t.Errorf("sidB index TTL %v", d)
+	}
+	if n, err := s.DeleteBySubject(ctx, "carol"); err != nil || n != 1 {
+		t.Fatalf("DeleteBySubject(carol) = %d, %v", n, err)
+	}
+	if n, err := s.DeleteBySID(ctx, ""); err != nil || n != 0 {
+		t.Fatalf(`DeleteBySID("") = %d, %v`, n, err)
+	}
+	if n, err := s.DeleteBySubject(ctx, "nobody"); err != nil || n != 0 {
+		t.Fatalf("DeleteBySubject(nobody) = %d, %v", n, err)
+	}
+	if got, want := alive(), []string{"b1"}; !slices.Equal(got, want) {
+		t.Fatalf("at the end: %v, want %v", got, want)
+	}
+}
+
+// TestReplay: a key is fresh once, on every instance, until it expires.
+func TestReplay(t *testing.T) {
+	ctx := testContext(t)
+	s, rdb, srv := newStore(t, Options{})
+	other, _ := storeOn(t, srv, Options{})
+	exp := time.Now().Add(time.Hour)
+	if fresh, err := s.Use(ctx, "flow:abc", exp); err != nil || !fresh {
+		t.Fatalf("first use: %v %v", fresh, err)
+	}
+	if fresh, err := s.Use(ctx, "flow:abc", exp); err != nil || fresh {
+		t.Fatalf("second use: %v %v", fresh, err)
+	}
+	if fresh, err := other.Use(ctx, "flow:abc", exp); err != nil || fresh {
+		t.Fatalf("use on another instance: %v %v", fresh, err)
+	}
+	if d := pttl(t, rdb, "oidcrp:replay:flow:abc"); !near(d, time.Hour) {
+		t.Errorf("TTL %v, want about 1h", d)
+	}
+	if fresh, err := s.Use(ctx, "short", time.Now().Add(80*time.Millisecond)); err != nil || !fresh {
+		t.Fatalf("short: %v %v", fresh, err)
+	}
+	time.Sleep(120 * time.Millisecond)
+	if fresh, err := s.Use(ctx, "short", exp); err != nil || !fresh {
+		t.Fatalf("use after expiry: %v %v", fresh, err)
+	}
+	// A key that has expired already is not kept.
+	past := time.Now().Add(-time.Second)
+	for range 2 {
+		if fresh, err := s.Use(ctx, "past", past); err != nil || !fresh {
+			t.Fatalf("use with a past expiry: %v %v", fresh, err)
+		}
+	}
+}
+
+// TestRevocations: the latest revocation wins, both the sid's and the
+// subject's are checked, and records last until their expiry.
+func TestRevocations(t *testing.T) {
+	ctx := testContext(t)
+	s, rdb, srv := newStore(t, Options{})
+	other, _ := storeOn(t, srv, Options{})
+	t0 := time.Now().Truncate(time.Millisecond)
+	before, after := t0.Add(-time.Second), t0.Add(time.Second)
+
+	if revoked, err := s.Revoked(ctx, "sid1", "alice", before); err != nil || revoked {
+		t.Fatalf("revoked with no record: %v %v", revoked, err)
+	}
+	if err := s.Revoke(ctx, "sid1", "alice", t0, t0.Add(time.Hour)); err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		name     string
+		sid, sub string
+		created  time.Time
+		want     bool
+	}{
+		{"sid, created before", "sid1", "alice", before, true},
+		{"sid, created at", "sid1", "alice", t0, true},
+		{"sid, created after", "sid1", "alice", after, false},
+		{"other sid", "sid2", "alice", before, false},
+		{"sid alone", "sid1", "", before, true},
+		{"no sid, same subject", "", "alice", before, false}, // a sid revocation names one provider session
+	}
+	for _, tt := range tests {
+		if got, err := other.Revoked(ctx, tt.sid, tt.sub, tt.created); err != nil || got != tt.want {
+			t.Errorf("%s: %v %v, want %v", tt.name, got, err, tt.want)
+		}
+	}
+	if d := pttl(t, rdb, "oidcrp:revoked:sid:sid1"); !near(d, time.Hour) {
+		t.Errorf("TTL %v, want about 1h", d)
+	}
+
+	// The latest time wins, and the longest expiry.
+	if err := s.Revoke(ctx, "sid1", "", after, t0.Add(2*time.Hour)); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Revoke(ctx, "sid1", "", before, t0.Add(30*time.Minute)); err != nil {
+		t.Fatal(err)
+	}
+	if got, _ := s.Revoked(ctx, "sid1", "alice", t0.Add(500*time.Millisecond)); !got {
+		t.Error("an earlier revocation replaced a later one")
+	}
+	if d := pttl(t, rdb, "oidcrp:revoked:sid:sid1"); !near(d, 2*time.Hour) {
+		t.Errorf("TTL %v, want about 2h", d)
+	}
+
+	// A subject's revocation covers every sid.
+	if err := s.Revoke(ctx, "", "bob", t0, t0.Add(time.Hour)); err != nil {
+		t.Fatal(err)
+	}
+	if got, _ := s.Revoked(ctx, "any", "bob", before); !got {
+		t.Error("subject revocation not applied")
+	}
+	if got, _ := s.Revoked(ctx, "any", "bob", after); got {
+		t.Error("subject revocation applied to a later session")
+	}
+	if got, err := s.Revoked(ctx, "", "", before); got || err != nil {
+		t.Errorf("no sid, no sub: %v %v", got, err)
+	}
+
+	// Records end at their expiry.
+	if err := s.Revoke(ctx, "", "carol", t0, time.Now().Add(80*time.Millisecond)); err != nil {
+		t.Fatal(err)
+	}
+	if got, _ := s.Revoked(ctx, "", "carol", before); !got {
+		t.Error("not revoked before expiry")
+	}
+	time.Sleep(120 * time.Millisecond)
+	if got, _ := s.Revoked(ctx, "", "carol", before); got {
+		t.Error("revoked after the record's expiry")
+	}
+
+	// A malformed record fails closed.
+	rdb.Set(ctx, "oidcrp:revoked:sub:mallory", "garbage", time.Minute)
+	if _, err := s.Revoked(ctx, "", "mallory", before); !errors.Is(err, session.ErrStore) {
+		t.Errorf("malformed record: %v", err)
+	}
+}
