@@ -197,6 +197,11 @@ func TestHTTPLogout(t *testing.T) {
 			if errs := s.Provider.Events(func(ev providerEvent) bool { return ev.Event == "revocation.error" }); len(errs) != 0 || app.Logged("revoking the refresh token at logout failed") {
 				t.Errorf("revoking the refresh token at logout failed: %+v", errs)
 			}
+			if revoked := s.Provider.Events(func(ev providerEvent) bool {
+				return ev.Event == "refresh_token.destroyed" && ev.ClientID == confidentialID && ev.Sub == login
+			}); len(revoked) != 1 {
+				t.Errorf("refresh tokens revoked at logout: %+v, want 1", revoked)
+			}
 			backchannel := s.Provider.Events(func(ev providerEvent) bool { return strings.HasPrefix(ev.Event, "backchannel.") })
 			if len(backchannel) != 1 || backchannel[0].Event != tc.wantBackchannel || backchannel[0].ClientID != confidentialID || backchannel[0].Sub != login {
 				t.Errorf("back-channel logout deliveries: %+v, want one %s to %s for %s", backchannel, tc.wantBackchannel, confidentialID, login)

@@ -29,20 +29,38 @@ func missing(t testing.TB, format string, args ...any) {
 	t.Skip(msg)
 }
 
-// freePorts returns n distinct free TCP ports on 127.0.0.1. The listeners
-// stay open until all are chosen, so the ports differ; another process may
-// still take one before the caller binds it, which the kernel makes unlikely
-// by not reusing a port at once.
+// handedOut holds the ports freePorts has returned, so that parallel tests
+// never get the same one, even after its listener closed.
+var handedOut struct {
+	sync.Mutex // guards ports
+	ports      map[int]bool
+}
+
+// freePorts returns n free TCP ports on 127.0.0.1, none returned before.
+// Another process may still take one before the caller binds it, which the
+// kernel makes unlikely by not reusing a port at once.
 func freePorts(t testing.TB, n int) []int {
 	t.Helper()
+	handedOut.Lock()
+	defer handedOut.Unlock()
+	if handedOut.ports == nil {
+		handedOut.ports = map[int]bool{}
+	}
 	ports := make([]int, 0, n)
-	for range n {
+	for tries := 0; len(ports) < n; tries++ {
+		if tries > 100 {
+			t.Fatalf("no free port after %d tries", tries)
+		}
 		l, err := net.Listen("tcp", "127.0.0.1:0")
 		if err != nil {
 			t.Fatalf("free port: %v", err)
 		}
 		defer l.Close()
-		ports = append(ports, l.Addr().(*net.TCPAddr).Port)
+		port := l.Addr().(*net.TCPAddr).Port
+		if !handedOut.ports[port] {
+			handedOut.ports[port] = true
+			ports = append(ports, port)
+		}
 	}
 	return ports
 }

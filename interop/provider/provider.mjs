@@ -130,6 +130,11 @@ provider.on('grant.success', (ctx) => {
     sub: ctx.oidc.account?.accountId,
   });
 });
+// A refresh token destroyed: revoked at the revocation endpoint (RFC 7009).
+// (Rotation consumes tokens instead, and a logout revokes whole grants.)
+provider.on('refresh_token.destroyed', (token) => {
+  event('refresh_token.destroyed', { client_id: token.clientId, sub: token.accountId });
+});
 provider.on('end_session.success', (ctx) => {
   event('end_session.success', { client_id: ctx.oidc.client?.clientId });
 });
