@@ -9,11 +9,15 @@ import (
 	"log/slog"
 	"net/http"
 	"net/url"
+	"time"
+
+	"github.com/redis/go-redis/v9"
 
 	"github.com/oidcrp/oidcrp/client"
 	"github.com/oidcrp/oidcrp/middleware"
 	"github.com/oidcrp/oidcrp/oidctest"
 	"github.com/oidcrp/oidcrp/session"
+	"github.com/oidcrp/oidcrp/session/redisstore"
 )
 
 // app is the web app: its routes, and what it must close.
@@ -23,6 +27,7 @@ type app struct {
 	rp       *client.RP
 	auth     *middleware.Auth
 	embedded *oidctest.Server // nil with OIDC_ISSUER
+	redis    *redis.Client    // nil without REDIS_URL
 }
 
 // newApp connects to the provider (starting the embedded one when no issuer
@@ -56,7 +61,19 @@ func newApp(ctx context.Context, cfg config, logger *slog.Logger) (*app, error) 
 		return nil, fmt.Errorf("provider %s: %w", a.issuer, err)
 	}
 	a.rp = rp
-	sessions, err := session.New(session.Config{Keys: cfg.sessionKeys})
+	sessionCfg := session.Config{Keys: cfg.sessionKeys}
+	var coordinator session.Coordinator // nil: this instance's memory
+	if cfg.redis != nil {
+		store, err := a.connectRedis(ctx, cfg.redis)
+		if err != nil {
+			a.Close()
+			return nil, err
+		}
+		sessionCfg.Store, sessionCfg.Replay, sessionCfg.Revocations = store, store, store
+		coordinator = store
+		logger.Info("sessions in Redis", "addr", cfg.redis.Addr, "db", cfg.redis.DB)
+	}
+	sessions, err := session.New(sessionCfg)
 	if err != nil {
 		a.Close()
 		return nil, err
@@ -66,6 +83,7 @@ func newApp(ctx context.Context, cfg config, logger *slog.Logger) (*app, error) 
 		Sessions:              sessions,
 		PostLogoutRedirectURL: cfg.postLogoutURL,
 		UserInfo:              true,
+		Coordinator:           coordinator,
 		Logger:                logger,
 	})
 	if err != nil {
@@ -87,10 +105,26 @@ func newApp(ctx context.Context, cfg config, logger *slog.Logger) (*app, error) 
 	return a, nil
 }
 
-// Close releases the provider connection and stops the embedded provider.
+// connectRedis connects to Redis and checks, with PING, that it answers:
+// an unreachable Redis stops the app at start-up.
+func (a *app) connectRedis(ctx context.Context, opts *redis.Options) (*redisstore.Store, error) {
+	a.redis = redis.NewClient(opts)
+	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	if err := a.redis.Ping(ctx).Err(); err != nil {
+		return nil, fmt.Errorf("REDIS_URL: Redis at %s does not answer: %w", opts.Addr, err)
+	}
+	return redisstore.New(a.redis, redisstore.Options{})
+}
+
+// Close releases the provider and Redis connections and stops the
+// embedded provider.
 func (a *app) Close() {
 	if a.rp != nil {
 		a.rp.Close()
+	}
+	if a.redis != nil {
+		a.redis.Close()
 	}
 	if a.embedded != nil {
 		a.embedded.Close()

@@ -8,6 +8,8 @@ import (
 	"net/url"
 	"strings"
 
+	"github.com/redis/go-redis/v9"
+
 	"github.com/oidcrp/oidcrp/session"
 )
 
@@ -21,7 +23,8 @@ type config struct {
 	postLogoutURL     string
 	listenAddr        string
 	sessionKeys       [][]byte
-	randomSessionKeys bool // SESSION_KEYS was unset
+	randomSessionKeys bool           // SESSION_KEYS was unset
+	redis             *redis.Options // nil: sessions in cookies, this instance's memory for the rest
 }
 
 // configFromEnv reads and checks the configuration; its errors are one
@@ -69,6 +72,17 @@ func configFromEnv(getenv func(string) string) (config, error) {
 		key := make([]byte, session.KeySize)
 		rand.Read(key)
 		cfg.sessionKeys, cfg.randomSessionKeys = [][]byte{key}, true
+	}
+	if v := getenv("REDIS_URL"); v != "" {
+		opts, err := redis.ParseURL(v)
+		if err != nil {
+			var urlErr *url.Error
+			if errors.As(err, &urlErr) {
+				err = urlErr.Err // without the URL, which may hold a password
+			}
+			return config{}, fmt.Errorf("REDIS_URL is not a redis:// or rediss:// URL: %v", err)
+		}
+		cfg.redis = opts
 	}
 	return cfg, nil
 }

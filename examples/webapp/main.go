@@ -17,6 +17,11 @@
 //	LISTEN_ADDR                    default 127.0.0.1:8080
 //	SESSION_KEYS                   comma-separated base64 keys of 32 bytes, the
 //	                               first encodes; unset: random keys per process
+//	REDIS_URL                      redis://[user:password@]host:port/db (or
+//	                               rediss://): sessions, logouts and refreshes
+//	                               shared with every instance using the same
+//	                               Redis and SESSION_KEYS; unset: sessions in
+//	                               cookies, logouts and refreshes per process
 //
 // Routes: GET / (public), GET /auth/login?return_to=, GET /auth/callback,
 // GET and POST /auth/logout, POST /auth/backchannel-logout, GET
