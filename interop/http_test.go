@@ -132,6 +132,7 @@ func TestHTTPRefreshPastExpiry(t *testing.T) {
 				case <-ctx.Done():
 					t.Fatal(ctx.Err())
 				}
+				before := len(s.Provider.Events(grant("refresh_token", tc.clientID)))
 				var info map[string]any
 				if status := getJSON(ctx, t, b, app, "/userinfo", &info); status != http.StatusOK {
 					t.Fatalf("round %d: GET /userinfo past the access token's expiry: %d, want 200", round, status)
@@ -141,11 +142,11 @@ func TestHTTPRefreshPastExpiry(t *testing.T) {
 				}
 				wantUser(t, "/userinfo", login, info)
 				refreshes := s.Provider.Events(grant("refresh_token", tc.clientID))
-				if len(refreshes) != round {
-					t.Fatalf("round %d: provider saw %d refresh_token grants, want %d: %+v", round, len(refreshes), round, refreshes)
+				if len(refreshes) <= before {
+					t.Fatalf("round %d: the provider saw no refresh_token grant for the expired access token: %+v", round, refreshes)
 				}
-				if refreshes[round-1].Sub != login {
-					t.Errorf("round %d: refresh for %q, want %q", round, refreshes[round-1].Sub, login)
+				if last := refreshes[len(refreshes)-1]; last.Sub != login {
+					t.Errorf("round %d: refresh for %q, want %q", round, last.Sub, login)
 				}
 			}
 			if errs := s.Provider.Events(func(ev providerEvent) bool { return ev.Event == "grant.error" }); len(errs) != 0 {
