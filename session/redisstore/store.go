@@ -90,6 +90,8 @@ type Error struct {
 	Err error
 }
 
+// Error describes the failure, naming the operation.
+// Error describes the failure, naming the operation.
 func (e *Error) Error() string { return "redisstore: " + e.Op + ": " + e.Err.Error() }
 
 // Unwrap returns the underlying error.
