@@ -96,11 +96,15 @@ func (rp *RP) AuthCodeURL(req AuthRequest) (string, Flow, error) {
 	}
 	p := rp.authURLPrefix()
 
-	// One read of randomness for the three secrets: 256 bits each.
-	var raw [96]byte
+	// One read of randomness for the three secrets, 256 bits each, each
+	// encoded on its own: 43 base64url characters, the alphabet RFC 7636
+	// section 4.1 allows a code_verifier.
+	var raw [3 * 32]byte
 	rand.Read(raw[:])
 	var enc [3 * 43]byte
-	base64.RawURLEncoding.Encode(enc[:], raw[:])
+	for i := range 3 {
+		base64.RawURLEncoding.Encode(enc[i*43:(i+1)*43], raw[i*32:(i+1)*32])
+	}
 	secrets := string(enc[:]) // one allocation for the three
 	flow := Flow{
 		State:    secrets[0:43],

@@ -131,3 +131,24 @@ func mustQuery(t *testing.T, raw string) url.Values {
 	}
 	return u.Query()
 }
+
+// TestFlowSecretsAlphabet: state, nonce and verifier are 43 characters of
+// the unreserved alphabet RFC 7636 section 4.1 allows a code_verifier. (A
+// verifier ending in a NUL byte once passed every test against oidctest and
+// failed against oidc-provider.)
+func TestFlowSecretsAlphabet(t *testing.T) {
+	_, rp := newRP(t, oidctest.Config{}, nil)
+	for range 200 {
+		_, flow, _ := rp.AuthCodeURL(client.AuthRequest{})
+		for _, s := range []string{flow.State, flow.Nonce, flow.Verifier} {
+			if len(s) != 43 {
+				t.Fatalf("%q: %d characters", s, len(s))
+			}
+			for _, c := range []byte(s) {
+				if !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || c == '-' || c == '_') {
+					t.Fatalf("%q has %q", s, c)
+				}
+			}
+		}
+	}
+}

@@ -227,9 +227,17 @@ func releasedClaims(u *User, scope []string) map[string]any {
 	return out
 }
 
+// pkceMatches checks a code_verifier as RFC 7636 section 4.1 defines it (43
+// to 128 characters of [A-Za-z0-9-._~]) against its S256 challenge.
 func pkceMatches(verifier, challenge string) bool {
 	if len(verifier) < 43 || len(verifier) > 128 {
 		return false
+	}
+	for i := 0; i < len(verifier); i++ {
+		c := verifier[i]
+		if !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || strings.IndexByte("-._~", c) >= 0) {
+			return false
+		}
 	}
 	sum := sha256.Sum256([]byte(verifier))
 	return subtle.ConstantTimeCompare([]byte(base64.RawURLEncoding.EncodeToString(sum[:])), []byte(challenge)) == 1
