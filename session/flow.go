@@ -99,7 +99,7 @@ func (m *Manager) TakeFlow(w http.ResponseWriter, r *http.Request, state string)
 	}
 	fresh, err := m.cfg.Replay.Use(r.Context(), "flow:"+state, expires)
 	if err != nil {
-		return nil, fmt.Errorf("session: replay cache: %w", err)
+		return nil, fmt.Errorf("%w: replay cache: %w", ErrStore, err)
 	}
 	if !fresh {
 		return nil, ErrFlowUsed
