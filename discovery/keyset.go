@@ -10,6 +10,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/coreos/go-oidc/v3/oidc"
 	jose "github.com/go-jose/go-jose/v4"
 
 	"github.com/oidcrp/oidcrp/internal/flight"
@@ -53,6 +54,9 @@ type failure struct {
 	at  time.Time
 	err error
 }
+
+// A KeySet can back go-oidc's verifier: oidc.NewVerifier(issuer, ks, cfg).
+var _ oidc.KeySet = (*KeySet)(nil)
 
 // KeySet returns the provider's key set.
 func (p *Provider) KeySet() *KeySet { return p.keys }

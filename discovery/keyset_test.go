@@ -20,9 +20,6 @@ import (
 	"github.com/oidcrp/oidcrp/internal/jws"
 )
 
-// *KeySet backs go-oidc's ID token verifier.
-var _ oidc.KeySet = (*KeySet)(nil)
-
 // newKeySetOP starts a provider publishing keys and discovers it.
 func newKeySetOP(t *testing.T, clk *clock, keys ...testKey) (*fakeOP, *Provider) {
 	t.Helper()
