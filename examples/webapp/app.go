@@ -101,7 +101,10 @@ func newApp(ctx context.Context, cfg config, logger *slog.Logger) (*app, error) 
 	mux.Handle("GET /auth/frontchannel-logout", a.auth.FrontchannelLogout())
 	mux.Handle("GET /me", a.auth.Require(http.HandlerFunc(me)))
 	mux.Handle("GET /userinfo", a.auth.Require(http.HandlerFunc(a.userinfo)))
-	a.Handler = mux
+	// Browsers' cross-origin POSTs (a forged logout form on another site)
+	// are refused; the provider's back-channel POSTs carry no browser
+	// headers and pass.
+	a.Handler = http.NewCrossOriginProtection().Handler(mux)
 	return a, nil
 }
 

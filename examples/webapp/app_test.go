@@ -274,3 +274,29 @@ func TestRefreshFailures(t *testing.T) {
 		}
 	})
 }
+
+// TestCrossOriginLogoutRefused: a logout form posted from another site by a
+// browser is refused; the app's own form works.
+func TestCrossOriginLogoutRefused(t *testing.T) {
+	op := oidctest.NewServer(oidctest.Config{})
+	defer op.Close()
+	app := startApp(t, providerVars(op, ""))
+	b := oidctest.NewBrowser()
+	if p, err := b.Get(testContext(t), app+"/auth/login"); err != nil || p.StatusCode != http.StatusOK {
+		t.Fatalf("login: %v %v", p, err)
+	}
+	p, err := b.PostForm(testContext(t), app+"/auth/logout", nil, "Sec-Fetch-Site", "cross-site")
+	if err != nil || p.StatusCode != http.StatusForbidden {
+		t.Fatalf("cross-site logout: %v %v", p, err)
+	}
+	if status := get(t, b, app+"/me", nil); status != http.StatusOK {
+		t.Fatalf("/me after a refused logout: %d", status)
+	}
+	p, err = b.PostForm(testContext(t), app+"/auth/logout", nil, "Sec-Fetch-Site", "same-origin")
+	if err != nil || p.URL.String() != app+"/" {
+		t.Fatalf("same-origin logout: %v %v", p, err)
+	}
+	if status := get(t, b, app+"/me", nil); status != http.StatusUnauthorized {
+		t.Fatalf("/me after logout: %d", status)
+	}
+}
