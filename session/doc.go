@@ -22,6 +22,11 @@
 // logins cannot grow the request headers past the server's limit.
 //
 // With a Store, sessions live server-side (MemoryStore here; Redis in its own
-// module) and the cookie carries only the sealed session ID. The session
-// package knows nothing of OpenID Connect beyond the data it keeps.
+// module, session/redisstore) and the cookie carries only the sealed session
+// ID. Revoke ends the sessions of a provider session (sid) or a user (sub)
+// when the provider announces a logout: store records are deleted, and the
+// logout is recorded in Revocations, which Load consults, so cookie sessions
+// end too. A Coordinator runs each token refresh once across requests (and,
+// shared, across instances). The session package knows nothing of OpenID
+// Connect beyond the data it keeps.
 package session
