@@ -32,6 +32,10 @@ func (s *Server) authorize(w http.ResponseWriter, r *http.Request) {
 		badRequest(w, "redirect_uri %q is not registered", redirect)
 		return
 	}
+	if _, err := url.Parse(redirect); err != nil {
+		badRequest(w, "redirect_uri %q is not a URL", redirect)
+		return
+	}
 	for name, v := range q {
 		if len(v) > 1 {
 			badRequest(w, "parameter %s repeated", name)

@@ -65,6 +65,11 @@ func (s *Server) endSession(w http.ResponseWriter, r *http.Request) {
 		badRequest(w, "post_logout_redirect_uri %q is not registered", redirect)
 		return
 	}
+	if _, err := url.Parse(redirect); err != nil {
+		s.mu.Unlock()
+		badRequest(w, "post_logout_redirect_uri %q is not a URL", redirect)
+		return
+	}
 	deliveries := s.endSessionLocked(sid)
 	s.mu.Unlock()
 	s.deliver(deliveries)

@@ -5,6 +5,7 @@ import (
 	"crypto/ecdsa"
 	"crypto/ed25519"
 	"crypto/elliptic"
+	"crypto/hmac"
 	"crypto/rand"
 	"crypto/rsa"
 	"crypto/sha256"
@@ -131,14 +132,19 @@ func signWith(signer jose.Signer, claims map[string]any) string {
 	return s
 }
 
-// signHMAC signs claims with HS256 and secret.
+// signHMAC signs claims with HS256 and secret. It signs by hand: go-jose
+// refuses HMAC keys shorter than 32 bytes, and a client secret may be
+// shorter, or empty for a public client.
 func signHMAC(claims map[string]any, secret string) string {
-	signer, err := jose.NewSigner(jose.SigningKey{Algorithm: jose.HS256, Key: []byte(secret)},
-		(&jose.SignerOptions{}).WithType("JWT"))
+	payload, err := json.Marshal(claims)
 	if err != nil {
-		panic("oidctest: signer: " + err.Error())
+		panic("oidctest: claims: " + err.Error())
 	}
-	return signWith(signer, claims)
+	enc := base64.RawURLEncoding
+	input := enc.EncodeToString([]byte(`{"alg":"HS256","typ":"JWT"}`)) + "." + enc.EncodeToString(payload)
+	mac := hmac.New(sha256.New, []byte(secret))
+	mac.Write([]byte(input))
+	return input + "." + enc.EncodeToString(mac.Sum(nil))
 }
 
 // unsigned returns claims as an "alg":"none" JWT.

@@ -114,6 +114,7 @@ type Server struct {
 
 	mu            sync.Mutex    // guards everything below
 	keys          []*signingKey // keys[len-1] signs; all are published
+	keysMade      int           // keys made so far, retired ones included: the next is poolKey(alg, keysMade)
 	hooks         Hooks
 	down          bool
 	stats         Stats
@@ -180,6 +181,7 @@ func NewServer(cfg Config) *Server {
 		cfg:           cfg,
 		listener:      l,
 		keys:          []*signingKey{newSigningKey(jose.SignatureAlgorithm(cfg.SigningAlg), 0)},
+		keysMade:      1,
 		codes:         make(map[string]*grant),
 		accessTokens:  make(map[string]*grant),
 		refreshTokens: make(map[string]*refreshToken),
@@ -239,7 +241,8 @@ func (s *Server) Client() Client { return s.cfg.Clients[0] }
 func (s *Server) RotateKeys() {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.keys = append(s.keys, newSigningKey(jose.SignatureAlgorithm(s.cfg.SigningAlg), len(s.keys)))
+	s.keys = append(s.keys, newSigningKey(jose.SignatureAlgorithm(s.cfg.SigningAlg), s.keysMade))
+	s.keysMade++
 }
 
 // RetireOldKeys removes every key but the current one from the key set.
