@@ -172,6 +172,7 @@ func NewServer(cfg Config) *Server {
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
+	first := newSigningKey(jose.SignatureAlgorithm(cfg.SigningAlg), 0) // panics on an unknown alg, before listening
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		panic("oidctest: listen: " + err.Error())
@@ -180,7 +181,7 @@ func NewServer(cfg Config) *Server {
 		URL:           "http://" + l.Addr().String(),
 		cfg:           cfg,
 		listener:      l,
-		keys:          []*signingKey{newSigningKey(jose.SignatureAlgorithm(cfg.SigningAlg), 0)},
+		keys:          []*signingKey{first},
 		keysMade:      1,
 		codes:         make(map[string]*grant),
 		accessTokens:  make(map[string]*grant),
