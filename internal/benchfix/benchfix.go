@@ -30,9 +30,9 @@ var (
 	AccessToken = jwt(`{"alg":"RS256","kid":"sig-2026-11","typ":"at+jwt"}`, map[string]any{
 		"iss": "https://accounts.example.com", "sub": Subject, "aud": "https://api.example.com",
 		"client_id": "0oa1b2c3d4e5f6g7h8i9", "exp": 1795650000, "iat": 1795646400, "jti": "AT.q4K9Uw3n5tHh2Yb8Vj1mXc",
-		"scope": "openid profile email offline_access api:read api:write",
+		"scope":  "openid profile email offline_access api:read api:write",
 		"groups": []string{"engineering", "reports-readers", "on-call"},
-		"roles": []string{"viewer", "editor"}, "tenant": "acme-corp", "auth_time": 1795646390,
+		"roles":  []string{"viewer", "editor"}, "tenant": "acme-corp", "auth_time": 1795646390,
 		"amr": []string{"pwd", "mfa"}, "sid": SID,
 	}, 256)
 )
