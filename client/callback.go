@@ -95,7 +95,7 @@ func (rp *RP) Callback(ctx context.Context, flow Flow, query url.Values) (*Token
 	if err != nil {
 		return nil, tokenError(err)
 	}
-	tokens, err := newTokens(tok)
+	tokens, err := rp.newTokens(tok)
 	if err != nil {
 		return nil, err
 	}
@@ -126,7 +126,10 @@ type Tokens struct {
 	IDToken    *IDToken // verified; nil after a refresh that returned no ID token
 }
 
-func newTokens(t *oauth2.Token) (*Tokens, error) {
+// newTokens checks a token response and reads it. The access token's
+// expiry is counted from expires_in by the client's clock (Config.Now), the
+// clock every other check of the client uses.
+func (rp *RP) newTokens(t *oauth2.Token) (*Tokens, error) {
 	if !strings.EqualFold(t.TokenType, "Bearer") {
 		return nil, fmt.Errorf("%w: token_type %q, want Bearer", ErrProviderResponse, t.TokenType)
 	}
@@ -135,6 +138,9 @@ func newTokens(t *oauth2.Token) (*Tokens, error) {
 		TokenType:    "Bearer",
 		RefreshToken: t.RefreshToken,
 		Expiry:       t.Expiry,
+	}
+	if t.ExpiresIn > 0 {
+		tokens.Expiry = rp.cfg.Now().Add(time.Duration(t.ExpiresIn) * time.Second)
 	}
 	tokens.RawIDToken, _ = t.Extra("id_token").(string)
 	tokens.Scope, _ = t.Extra("scope").(string)

@@ -33,7 +33,7 @@ func (rp *RP) Refresh(ctx context.Context, refreshToken, previousIDToken string)
 	if err != nil {
 		return nil, tokenError(err)
 	}
-	tokens, err := newTokens(tok)
+	tokens, err := rp.newTokens(tok)
 	if err != nil {
 		return nil, err
 	}

@@ -69,7 +69,7 @@ func newHarness(t *testing.T, o options) *harness {
 	var err error
 	h.rp, err = client.New(ctx(t), client.Config{
 		Issuer: h.op.URL, ClientID: c.ID, ClientSecret: c.Secret,
-		RedirectURL: h.srv.URL + "/auth/callback", Scopes: o.scopes,
+		RedirectURL: h.srv.URL + "/auth/callback", Scopes: o.scopes, Now: h.clock.Now,
 	})
 	if err != nil {
 		t.Fatal(err)

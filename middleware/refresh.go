@@ -75,7 +75,9 @@ func (st *requestState) refreshLocked(ctx context.Context) error {
 // The grant runs under ctx's values but not its cancellation: a request that
 // gives up must not abandon a grant whose result others need.
 func (a *Auth) refreshed(ctx context.Context, s *session.Session) (*session.Session, error) {
-	for range 3 { // a remembered result may be due itself: follow the chain
+	// Results carry the time they were made, at millisecond precision.
+	start := a.now().Truncate(time.Millisecond)
+	for range 3 {
 		old := s
 		sealed, err := a.cfg.Coordinator.Do(ctx, refreshKey(old.RefreshToken), a.cfg.RefreshGrace, func(ctx context.Context) ([]byte, error) {
 			tokens, err := a.rp.Refresh(ctx, old.RefreshToken, old.IDToken)
@@ -107,7 +109,10 @@ func (a *Auth) refreshed(ctx context.Context, s *session.Session) (*session.Sess
 		}
 		next.LastSeen = a.now()
 		s = &next
-		if !a.refreshDue(s) || s.RefreshToken == "" {
+		// A result remembered from an earlier refresh may be due itself (its
+		// grace outlived the token): follow the chain with its refresh
+		// token. A result made just now is used as it is.
+		if !result.RefreshedAt.Before(start) || !a.refreshDue(s) || s.RefreshToken == "" {
 			break
 		}
 	}

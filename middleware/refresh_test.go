@@ -1,0 +1,209 @@
+package middleware_test
+
+import (
+	"errors"
+	"net/http"
+	"testing"
+	"time"
+
+	"github.com/oidcrp/oidcrp/middleware"
+	"github.com/oidcrp/oidcrp/oidctest"
+)
+
+// token fetches /token, whose handler reads the access token through
+// TokenSource, and returns the status and token.
+func (h *harness) token(t *testing.T, b *oidctest.Browser) (int, string) {
+	t.Helper()
+	p, err := b.Get(ctx(t), h.srv.URL+"/token", "Accept", "application/json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return p.StatusCode, string(p.Body)
+}
+
+func refreshing(o options) options {
+	o.provider.AccessTokenTTL = time.Minute
+	o.provider.RotateRefreshTokens = true
+	o.scopes = []string{"openid", "offline_access"}
+	return o
+}
+
+// TestRefreshOnRequest: past the leeway, Require refreshes before the
+// handler runs, once, and the next request carries the new cookie.
+func TestRefreshOnRequest(t *testing.T) {
+	h := newHarness(t, refreshing(options{}))
+	b, _ := h.loggedIn(t)
+	_, first := h.token(t, b)
+	h.clock.Advance(50 * time.Second) // within a quarter of the minute-long lifetime
+	status, second := h.token(t, b)
+	if status != http.StatusOK || second == first || h.op.Stats().RefreshGrants != 1 {
+		t.Fatalf("after the leeway: %d, same token %v, stats %+v", status, second == first, h.op.Stats())
+	}
+	if _, third := h.token(t, b); third != second || h.op.Stats().RefreshGrants != 1 {
+		t.Fatalf("the refreshed session was not saved: stats %+v", h.op.Stats())
+	}
+}
+
+// TestTokenSourceRefreshes: with refresh on the request path turned off,
+// TokenSource refreshes by itself when asked for a token.
+func TestTokenSourceRefreshes(t *testing.T) {
+	h := newHarness(t, refreshing(options{auth: middleware.Config{DisableRefresh: true}}))
+	b, _ := h.loggedIn(t)
+	_, first := h.token(t, b)
+	h.clock.Advance(2 * time.Minute)
+	if status, second := h.token(t, b); status != http.StatusOK || second == first || h.op.Stats().RefreshGrants != 1 {
+		t.Fatalf("TokenSource after expiry: %d, stats %+v", status, h.op.Stats())
+	}
+}
+
+func TestRefreshFailuresOnRequest(t *testing.T) {
+	t.Run("invalid_grant ends the session", func(t *testing.T) {
+		h := newHarness(t, refreshing(options{}))
+		b, _ := h.loggedIn(t)
+		h.op.SetHooks(oidctest.Hooks{TokenError: func(string) (int, string) { return 400, "invalid_grant" }})
+		h.clock.Advance(2 * time.Minute)
+		if status, _ := h.token(t, b); status != http.StatusUnauthorized {
+			t.Fatalf("/token: %d", status)
+		}
+		h.op.SetHooks(oidctest.Hooks{})
+		if p, _ := h.me(t, b); p.StatusCode != http.StatusUnauthorized {
+			t.Fatalf("/me: %v", p)
+		}
+	})
+	t.Run("provider down: 502 once expired, served before", func(t *testing.T) {
+		h := newHarness(t, refreshing(options{}))
+		b, _ := h.loggedIn(t)
+		h.op.SetDown(true)
+		h.clock.Advance(50 * time.Second) // due, not expired: served with the old token
+		if p, _ := h.me(t, b); p.StatusCode != http.StatusOK {
+			t.Fatalf("/me within the leeway: %v", p)
+		}
+		h.clock.Advance(time.Minute) // expired
+		if p, _ := h.me(t, b); p.StatusCode != http.StatusBadGateway {
+			t.Fatalf("/me after expiry: %v", p)
+		}
+		h.op.SetDown(false)
+		if p, _ := h.me(t, b); p.StatusCode != http.StatusOK || h.op.Stats().RefreshGrants != 1 {
+			t.Fatalf("/me after recovery: %v %+v", p, h.op.Stats())
+		}
+	})
+	t.Run("no refresh token", func(t *testing.T) {
+		h := newHarness(t, options{provider: oidctest.Config{AccessTokenTTL: time.Minute}})
+		b, _ := h.loggedIn(t)
+		h.clock.Advance(2 * time.Minute)
+		if status, _ := h.token(t, b); status != http.StatusUnauthorized {
+			t.Fatalf("/token: %d", status)
+		}
+		if p, _ := h.me(t, b); p.StatusCode != http.StatusOK {
+			t.Fatalf("/me: the login session should live on: %v", p)
+		}
+	})
+}
+
+func TestTokenSourceWithoutSession(t *testing.T) {
+	h := newHarness(t, options{})
+	r, _ := http.NewRequest("GET", "/", nil)
+	if _, err := h.auth.TokenSource(r).Token(); !errors.Is(err, middleware.ErrNotAuthenticated) {
+		t.Fatalf("TokenSource: %v", err)
+	}
+	if _, err := h.auth.HTTPClient(r).Get(h.op.URL + "/userinfo"); !errors.Is(err, middleware.ErrNotAuthenticated) {
+		t.Fatalf("HTTPClient: %v", err)
+	}
+}
+
+// TestCustomHandlers: Config.ErrorHandler and Config.Unauthenticated answer
+// in place of the defaults.
+func TestCustomHandlers(t *testing.T) {
+	var got error
+	h := newHarness(t, options{auth: middleware.Config{
+		ErrorHandler: func(w http.ResponseWriter, r *http.Request, err error) {
+			got = err
+			w.WriteHeader(middleware.ErrorStatus(err))
+		},
+		Unauthenticated: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { w.WriteHeader(http.StatusTeapot) }),
+	}})
+	if p, _ := h.me(t, oidctest.NewBrowser()); p.StatusCode != http.StatusTeapot {
+		t.Fatalf("/me: %v", p)
+	}
+	b := oidctest.NewBrowser()
+	if p, _ := b.Get(ctx(t), h.srv.URL+"/auth/callback?state=AAAAAAAAAAAAAAAAAAAAAAAAAAAAA&code=x"); p.StatusCode != http.StatusBadRequest || got == nil {
+		t.Fatalf("callback: %v, error handler got %v", p, got)
+	}
+}
+
+// TestPostLogoutForgedState: a state that no logout of this browser sent is
+// dropped all the same, and nothing else happens.
+func TestPostLogoutForgedState(t *testing.T) {
+	h := newHarness(t, options{})
+	b, _ := h.loggedIn(t)
+	p, err := b.Get(ctx(t), h.srv.URL+"/?state=AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA&x=1")
+	if err != nil || p.URL.String() != h.srv.URL+"/?x=1" || string(p.Body) != "home of alice" {
+		t.Fatalf("%v %v", p, err)
+	}
+}
+
+// TestReturnToEncodings: return_to is found under an escaped name too, and a
+// badly escaped value is refused.
+func TestReturnToEncodings(t *testing.T) {
+	h := newHarness(t, options{})
+	for q, want := range map[string]int{
+		"return%5Fto=%2F%2Fevil.example.com": http.StatusBadRequest,
+		"return_to=%zz":                      http.StatusBadRequest,
+		"other=1&return%5Fto=%2Fok":          http.StatusFound,
+		"x%zz=1":                             http.StatusFound,
+	} {
+		resp, err := oidctest.NewBrowser().Client.Get(h.srv.URL + "/auth/login?" + q)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != want {
+			t.Errorf("%s: %d, want %d", q, resp.StatusCode, want)
+		}
+	}
+}
+
+// TestClaimsFromIDTokenAndUserinfo: Claims merges the ID token's claims
+// with what userinfo added, and only that is stored in the session.
+func TestClaimsFromIDTokenAndUserinfo(t *testing.T) {
+	h := newHarness(t, options{auth: middleware.Config{UserInfo: true}})
+	h.op.SetHooks(oidctest.Hooks{UserInfo: func(c map[string]any) { c["department"] = "R&D" }})
+	b, _ := h.loggedIn(t)
+	_, me := h.me(t, b)
+	claims := me["claims"].(map[string]any)
+	if claims["department"] != "R&D" || claims["name"] != "Alice Example" || claims["sub"] != "alice" {
+		t.Fatalf("claims = %v", claims)
+	}
+	for _, c := range []string{"iss", "aud", "exp", "iat", "nonce", "at_hash", "sid"} {
+		if _, ok := claims[c]; ok {
+			t.Errorf("protocol claim %q among the user's claims", c)
+		}
+	}
+}
+
+// TestRefreshChain: a request carrying a refresh token redeemed long ago
+// (within RefreshGrace) reuses the remembered result and, that result's
+// token being due too, follows the chain with its refresh token: the
+// provider never sees a token redeemed twice.
+func TestRefreshChain(t *testing.T) {
+	h := newHarness(t, refreshing(options{}))
+	b, _ := h.loggedIn(t)
+	stale := oidctest.NewBrowser() // the same session, cookie kept from before the first refresh
+	v, _ := b.Cookie(h.srv.URL, "oidcrp_session")
+	stale.SetCookie(h.srv.URL, &http.Cookie{Name: "oidcrp_session", Value: v, Path: "/"})
+
+	h.clock.Advance(50 * time.Second)
+	if p, _ := h.me(t, b); p.StatusCode != http.StatusOK || h.op.Stats().RefreshGrants != 1 {
+		t.Fatalf("first refresh: %v %+v", p, h.op.Stats())
+	}
+	h.clock.Advance(50 * time.Second)
+	if p, _ := h.me(t, stale); p.StatusCode != http.StatusOK {
+		t.Fatalf("stale cookie: %v", p)
+	}
+	if p, _ := h.me(t, b); p.StatusCode != http.StatusOK {
+		t.Fatalf("current cookie: %v", p)
+	}
+	if s := h.op.Stats(); s.RefreshGrants != 2 || s.RefreshTokenReuses != 0 || s.FailedGrants != 0 {
+		t.Fatalf("stats %+v", s)
+	}
+}
