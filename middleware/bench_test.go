@@ -8,6 +8,7 @@ import (
 	"crypto/rand"
 	"crypto/rsa"
 	"crypto/sha256"
+	"crypto/tls"
 	"encoding/base64"
 	"encoding/binary"
 	"encoding/json"
@@ -401,9 +402,18 @@ func TestAuthenticatedRequestBudget(t *testing.T) {
 	if allocs > 5 {
 		t.Errorf("authenticated request: %.0f allocations, want at most 5", allocs)
 	}
+	// Over TLS too, where the cookie's name carries the __Host- prefix.
+	tlsReq := bb.ours.Clone(context.Background())
+	tlsReq.TLS = &tls.ConnectionState{}
+	tlsReq.Header.Set("Cookie", hostPrefixed(bb.ours.Header.Get("Cookie")))
+	if tlsAllocs := testing.AllocsPerRun(200, func() { h.ServeHTTP(w, tlsReq) }); tlsAllocs > 5 || len(w.h) != 0 {
+		t.Errorf("authenticated request over TLS: %.0f allocations (want at most 5), answered %v", tlsAllocs, w.h)
+	}
 	cookies := bb.ours.Cookies()
 	if len(cookies) != 1 || len(cookies[0].Value) > 3100 {
 		t.Errorf("reference session: %d cookies, the first of %d bytes; want one of at most 3100", len(cookies), len(cookies[0].Value))
 	}
 	t.Logf("%.0f allocations, cookie of %d bytes", allocs, len(cookies[0].Value))
 }
+
+func hostPrefixed(cookieHeader string) string { return "__Host-" + cookieHeader }

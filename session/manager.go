@@ -99,6 +99,10 @@ type Manager struct {
 	cfg    Config
 	codecs []securecookie.Codec
 	codec  *Codec // codecs[0] when it is ours: the fast path
+
+	// secureName is CookieName with the "__Host-" prefix, made once rather
+	// than on every TLS request.
+	secureName string
 }
 
 // New validates cfg and returns a Manager.
@@ -160,6 +164,7 @@ func New(cfg Config) (*Manager, error) {
 	if c.Now == nil {
 		c.Now = time.Now
 	}
+	m.secureName = hostPrefix + c.CookieName
 	if c.Revocations == nil {
 		c.Revocations = &MemoryRevocations{}
 	}
@@ -215,7 +220,7 @@ func (m *Manager) Load(r *http.Request) (*Session, error) {
 	name := m.cfg.CookieName
 	cookieName := name
 	if m.secure(r) {
-		cookieName = hostPrefix + name
+		cookieName = m.secureName
 	}
 	value, present, complete := readChunked(r, cookieName)
 	switch {
