@@ -7,6 +7,7 @@ import (
 	"net/http"
 
 	"github.com/oidcrp/oidcrp/client"
+	"github.com/oidcrp/oidcrp/session"
 )
 
 // maxLogoutRequest bounds the body of a back-channel logout request.
@@ -52,14 +53,23 @@ func (a *Auth) backchannelLogout(r *http.Request, raw string) error {
 	if err != nil {
 		return err
 	}
-	fresh, err := a.sessions.Config().Replay.Use(ctx, "logout:"+lt.Issuer+"\x00"+lt.JTI, lt.Expiry.Add(a.rp.Config().ClockSkew))
+	// The logout covers the sessions created before the provider issued
+	// the token (give or take the clock skew), however often it is
+	// delivered: a redelivery records the same revocation again.
+	skew := a.rp.Config().ClockSkew
+	if err := a.sessions.Revoke(ctx, session.Revocation{SID: lt.SessionID, Subject: lt.Subject, At: lt.IssuedAt.Add(skew)}); err != nil {
+		return err
+	}
+	// The jti is marked used only once the logout is recorded, so that a
+	// failure above lets the provider's redelivery through.
+	fresh, err := a.sessions.Config().Replay.Use(ctx, "logout:"+lt.Issuer+"\x00"+lt.JTI, lt.Expiry.Add(skew))
 	if err != nil {
-		return fmt.Errorf("replay cache: %w", err)
+		return fmt.Errorf("%w: replay cache: %w", session.ErrStore, err)
 	}
 	if !fresh {
 		return client.ErrLogoutReplay
 	}
-	return a.sessions.Revoke(ctx, lt.SessionID, lt.Subject)
+	return nil
 }
 
 // logoutErrorMessage says what was wrong with a logout request, without
@@ -87,19 +97,14 @@ func (a *Auth) FrontchannelLogout() http.Handler {
 		h := w.Header()
 		h.Set("Cache-Control", "no-cache, no-store")
 		h.Set("Pragma", "no-cache")
-		q := r.URL.Query()
-		iss, sid := q.Get("iss"), q.Get("sid")
-		md := a.rp.Provider().Metadata()
-		if iss != "" && iss != md.Issuer && iss != a.rp.Config().Issuer {
-			writeError(w, r, http.StatusBadRequest, "invalid_request", "The logout request names another issuer.")
-			return
-		}
-		if (iss == "") != (sid == "") {
-			writeError(w, r, http.StatusBadRequest, "invalid_request", "iss and sid go together.")
+		sid, err := a.rp.FrontchannelLogout(r.URL.Query())
+		if err != nil {
+			writeError(w, r, http.StatusBadRequest, "invalid_request", "The logout request is malformed.")
 			return
 		}
 		if sid != "" {
-			if err := a.sessions.Revoke(r.Context(), sid, ""); err != nil {
+			// Recorded only if this app issued a session of sid.
+			if err := a.sessions.Revoke(r.Context(), session.Revocation{SID: sid}); err != nil {
 				a.fail(w, r, err)
 				return
 			}

@@ -26,7 +26,10 @@
 // ID. Revoke ends the sessions of a provider session (sid) or a user (sub)
 // when the provider announces a logout: store records are deleted, and the
 // logout is recorded in Revocations, which Load consults, so cookie sessions
-// end too. A Coordinator runs each token refresh once across requests (and,
+// end too. Revocations records logouts only for the sids and subjects of
+// sessions Create issued, so that anonymous logout requests naming others
+// store nothing; Destroy records the user's own logout of a cookie session,
+// so that a copy of its cookie stops working. A Coordinator runs each token refresh once across requests (and,
 // shared, across instances). The session package knows nothing of OpenID
 // Connect beyond the data it keeps.
 package session

@@ -166,7 +166,7 @@ func New(cfg Config) (*Manager, error) {
 	}
 	m.secureName = hostPrefix + c.CookieName
 	if c.Revocations == nil {
-		c.Revocations = &MemoryRevocations{}
+		c.Revocations = &MemoryRevocations{Now: c.Now}
 	}
 	if c.Replay == nil {
 		rc := NewMemoryReplayCache()
@@ -257,7 +257,7 @@ func (m *Manager) Load(r *http.Request) (*Session, error) {
 	if now.After(s.CreatedAt.Add(m.cfg.AbsoluteTimeout)) || now.After(s.LastSeen.Add(m.cfg.IdleTimeout)) {
 		return nil, ErrExpired
 	}
-	revoked, err := m.cfg.Revocations.Revoked(r.Context(), s.SID, s.Subject, s.CreatedAt)
+	revoked, err := m.cfg.Revocations.Revoked(r.Context(), s)
 	switch {
 	case err != nil:
 		return nil, fmt.Errorf("%w: revocations: %w", ErrStore, err)
@@ -269,12 +269,13 @@ func (m *Manager) Load(r *http.Request) (*Session, error) {
 
 // Create starts a new session for a login: it gives s a new random ID (so a
 // session ID planted before login is worthless after it), sets its creation
-// and last-use times, deletes the request's previous session if any, and
-// saves s.
+// and last-use times, deletes the request's previous session if any,
+// records its sid and subject in Config.Revocations (so that a logout the
+// provider announces for them is recorded), and saves s.
 func (m *Manager) Create(w http.ResponseWriter, r *http.Request, s *Session) error {
 	if m.cfg.Store != nil {
-		if old, err := m.Load(r); err == nil {
-			m.cfg.Store.Delete(r.Context(), old.ID)
+		if id, ok := m.sealedID(r); ok {
+			m.cfg.Store.Delete(r.Context(), id) // best effort: it expires anyway
 		}
 	}
 	now := m.cfg.Now()
@@ -282,6 +283,9 @@ func (m *Manager) Create(w http.ResponseWriter, r *http.Request, s *Session) err
 	s.CreatedAt, s.LastSeen = now, now
 	if s.RefreshedAt.IsZero() {
 		s.RefreshedAt = now
+	}
+	if err := m.cfg.Revocations.Issue(r.Context(), s.SID, s.Subject, now.Add(m.cfg.AbsoluteTimeout)); err != nil {
+		return fmt.Errorf("%w: revocations: %w", ErrStore, err)
 	}
 	return m.Save(w, r, s)
 }
@@ -333,18 +337,70 @@ func (m *Manager) Touch(w http.ResponseWriter, r *http.Request, s *Session) erro
 }
 
 // Destroy ends the request's session: its cookies are deleted and, with a
-// Store, its record too.
+// Store, its record too, found by the ID the cookie seals (so that a session
+// the store cannot load is still deleted). A cookie session cannot be
+// deleted from the browsers that copied its cookie, so its end is recorded
+// in Config.Revocations, which Load consults. It fails with ErrStore when
+// the record or the revocation could not be written: the session may then
+// live on, and the caller must not report a logout.
 func (m *Manager) Destroy(w http.ResponseWriter, r *http.Request) error {
 	var err error
 	if m.cfg.Store != nil {
-		if s, lerr := m.Load(r); lerr == nil {
-			err = m.cfg.Store.Delete(r.Context(), s.ID)
+		if id, ok := m.sealedID(r); ok {
+			if derr := m.cfg.Store.Delete(r.Context(), id); derr != nil {
+				err = fmt.Errorf("%w: %w", ErrStore, derr)
+			}
+		}
+	} else if s, ok := m.cookieSession(r); ok {
+		expires := s.CreatedAt.Add(m.cfg.AbsoluteTimeout)
+		if now := m.cfg.Now(); now.Before(expires) {
+			if rerr := m.cfg.Revocations.Revoke(r.Context(), Revocation{ID: s.ID, At: now, Expires: expires}); rerr != nil {
+				err = fmt.Errorf("%w: revocations: %w", ErrStore, rerr)
+			}
 		}
 	}
 	c := m.cookie(r, m.cfg.CookieName)
 	expire(w, c)
 	deleteChunks(w, r, c, 1)
 	return err
+}
+
+// sealedID returns the session ID the request's cookie seals, with a Store.
+func (m *Manager) sealedID(r *http.Request) (string, bool) {
+	value, ok := m.cookieValue(r)
+	if !ok {
+		return "", false
+	}
+	var id []byte
+	if m.decode(m.cfg.CookieName, value, &id) != nil {
+		return "", false
+	}
+	return string(id), true
+}
+
+// cookieSession decodes the request's cookie session, without a Store and
+// without checking its timeouts or revocations.
+func (m *Manager) cookieSession(r *http.Request) (*Session, bool) {
+	value, ok := m.cookieValue(r)
+	if !ok {
+		return nil, false
+	}
+	s := new(Session)
+	if m.decode(m.cfg.CookieName, value, s) != nil {
+		return nil, false
+	}
+	return s, true
+}
+
+// cookieValue returns the value of the request's session cookie, its
+// chunks joined.
+func (m *Manager) cookieValue(r *http.Request) (string, bool) {
+	name := m.cfg.CookieName
+	if m.secure(r) {
+		name = m.secureName
+	}
+	value, present, complete := readChunked(r, name)
+	return value, present && complete
 }
 
 // Seal encodes v under name with the Manager's codecs, for values kept
@@ -355,28 +411,34 @@ func (m *Manager) Seal(name string, v any) (string, error) { return m.encode(nam
 // Open decodes a value Seal encoded under name into dst.
 func (m *Manager) Open(name, value string, dst any) error { return m.decode(name, value, dst) }
 
-// Revoke ends, for a logout announced by the provider, the sessions of
-// provider session sid or, when sid is "", every session of the user sub:
-// the store's records are deleted when the store is a Revoker, and the
-// logout is recorded in Config.Revocations, which Load consults, so that
-// cookie sessions (which cannot be deleted) are refused too.
-func (m *Manager) Revoke(ctx context.Context, sid, sub string) error {
-	if sid == "" && sub == "" {
+// Revoke ends, for a logout announced by the provider, the sessions r
+// names (see Revocation): the store's records are deleted when the store is
+// a Revoker, and the logout is recorded in Config.Revocations, which Load
+// consults, so that cookie sessions (which cannot be deleted) are refused
+// too. If r.At is zero, it is now; r.Expires is set to when the sessions it
+// covers expire. Only sids and subjects of sessions this app issued are
+// recorded, so that an anonymous request naming others stores nothing.
+func (m *Manager) Revoke(ctx context.Context, r Revocation) error {
+	if r.SID == "" && r.Subject == "" {
 		return fmt.Errorf("session: revoke: neither sid nor sub")
 	}
 	if rv, ok := m.cfg.Store.(Revoker); ok {
 		var err error
-		if sid != "" {
-			_, err = rv.DeleteBySID(ctx, sid)
+		if r.SID != "" {
+			_, err = rv.DeleteBySID(ctx, r.SID)
 		} else {
-			_, err = rv.DeleteBySubject(ctx, sub)
+			_, err = rv.DeleteBySubject(ctx, r.Subject)
 		}
 		if err != nil {
 			return fmt.Errorf("%w: %w", ErrStore, err)
 		}
 	}
 	now := m.cfg.Now()
-	if err := m.cfg.Revocations.Revoke(ctx, sid, sub, now, now.Add(m.cfg.AbsoluteTimeout)); err != nil {
+	if r.At.IsZero() || r.At.After(now) {
+		r.At = now
+	}
+	r.ID, r.Expires = "", r.At.Add(m.cfg.AbsoluteTimeout)
+	if err := m.cfg.Revocations.Revoke(ctx, r); err != nil {
 		return fmt.Errorf("%w: revocations: %w", ErrStore, err)
 	}
 	return nil

@@ -8,75 +8,261 @@ import (
 	"time"
 )
 
-// ErrRevoked: the session was ended by a logout that reached the app out of
-// band (back-channel or front-channel logout from the provider).
+// ErrRevoked: the session was ended by a logout: one the provider announced
+// (back-channel or front-channel), or the user's own, for a copy of the
+// session cookie taken before it.
 var ErrRevoked = errors.New("session: revoked by logout")
 
-// Revocations records logouts the provider announces, so that sessions the
-// app cannot delete, cookie sessions above all, are refused from then on.
-// Implementations must be safe for concurrent use; share one between
-// instances (Redis) so that a logout delivered to one instance ends the
-// session on all of them.
+// Revocations records logouts, so that sessions the app cannot delete,
+// cookie sessions above all, are refused from then on. Logouts the provider
+// announces name a provider session (sid) or a user (sub); they are recorded
+// only for the sids and subjects of sessions this app issued (Issue), so
+// that an anonymous front-channel logout request naming anything else makes
+// the app store nothing. Implementations must be safe for concurrent use;
+// share one between instances (Redis) so that a logout delivered to one
+// instance ends the session on all of them.
 type Revocations interface {
-	// Revoke records that the sessions of provider session sid or, when sid
-	// is "", every session of the user sub, created at or before at, are
-	// over. The record may be forgotten after expires, when those sessions
-	// would have expired anyway.
-	Revoke(ctx context.Context, sid, sub string, at, expires time.Time) error
+	// Issue records, at login, that this app holds a session of user sub
+	// and of provider session sid ("" when the provider sends none) until
+	// expires.
+	Issue(ctx context.Context, sid, sub string, expires time.Time) error
 
-	// Revoked reports whether a session of provider session sid and user
-	// sub, created at created, has been revoked.
-	Revoked(ctx context.Context, sid, sub string, created time.Time) (bool, error)
+	// Revoke records the logout r. A logout naming a sid or a subject
+	// that was not issued (or whose sessions have all expired) records
+	// nothing for it.
+	Revoke(ctx context.Context, r Revocation) error
+
+	// Revoked reports whether a logout recorded since covers the session
+	// s (by its ID, SID, Subject and CreatedAt).
+	Revoked(ctx context.Context, s *Session) (bool, error)
 }
+
+// Revocation is one logout to record. Sessions created after At are not
+// covered: a user who logs in again is not logged out by an old logout.
+type Revocation struct {
+	// ID, if set, ends the session with that ID: the user's own logout,
+	// recorded so that a copy of a cookie session stops working.
+	ID string
+
+	// SID, if set, ends every session of that provider session.
+	SID string
+
+	// Subject, if set, ends every session of that user when SID is empty;
+	// with SID, it ends the user's sessions that carry no sid (providers
+	// that send no sid in ID tokens but both in logout tokens).
+	Subject string
+
+	// At is when the logout happened.
+	At time.Time
+
+	// Expires is when the record may be forgotten: when every session it
+	// covers has expired anyway.
+	Expires time.Time
+}
+
+// MaxIDLen bounds the provider session IDs and subjects Revocations keeps,
+// in bytes: OpenID Connect identifiers are a few dozen characters
+// (Core section 2 caps sub at 255 ASCII characters).
+const MaxIDLen = 255
+
+// DefaultMaxRevocations bounds a MemoryRevocations whose MaxEntries is zero.
+const DefaultMaxRevocations = 1 << 18
 
 // MemoryRevocations is Revocations in this process's memory, for a single
-// instance. The zero value is ready to use. While it holds no record, a
-// check costs one atomic load.
+// instance. It keeps at most MaxEntries records (issued sids and subjects,
+// and logouts); past that, the oldest are forgotten first. Expired records
+// are swept a few at a time as new ones arrive. While no logout is
+// recorded, a check costs one atomic load, and at most three map lookups
+// after. The zero value is ready to use.
 type MemoryRevocations struct {
-	n       atomic.Int64 // len(records), read without the lock
-	mu      sync.RWMutex // guards records
-	records map[string]revocation
+	// MaxEntries bounds the records kept. If zero, DefaultMaxRevocations:
+	// room for that many logins per session lifetime (Config.AbsoluteTimeout).
+	MaxEntries int
+
+	// Now returns the current time, for sweeping expired records. If nil,
+	// time.Now; session.New sets its Config.Now here for the default.
+	Now func() time.Time
+
+	revoked atomic.Int64 // records holding a logout; zero: Revoked answers at once
+
+	mu      sync.RWMutex // guards records and queue
+	records map[revocationKey]*revocationRecord
+	queue   []queued // records in the order they were added or extended
 }
 
-type revocation struct{ at, expires time.Time }
+// revocationKey names a record: a session ID, a provider session or a user.
+type revocationKey struct {
+	kind  byte // 'i' (session ID), 's' (sid), 'u' (subject)
+	value string
+}
+
+// revocationRecord is what is known of one key. A zero time means no logout.
+type revocationRecord struct {
+	expires time.Time
+	all     time.Time // every session of the key created at or before it is revoked
+	noSID   time.Time // for a subject: its sessions without a sid, likewise
+}
+
+type queued struct {
+	key     revocationKey
+	expires time.Time
+}
 
 var _ Revocations = (*MemoryRevocations)(nil)
 
-// Revoke implements Revocations.
-func (m *MemoryRevocations) Revoke(_ context.Context, sid, sub string, at, expires time.Time) error {
-	key := "sub:" + sub
-	if sid != "" {
-		key = "sid:" + sid
+func (m *MemoryRevocations) now() time.Time {
+	if m.Now != nil {
+		return m.Now()
 	}
+	return time.Now()
+}
+
+// Issue implements Revocations.
+func (m *MemoryRevocations) Issue(_ context.Context, sid, sub string, expires time.Time) error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	if m.records == nil {
-		m.records = make(map[string]revocation)
+	m.sweep()
+	if sid != "" {
+		m.record(revocationKey{'s', sid}, expires)
 	}
-	now := time.Now()
-	for k, r := range m.records {
-		if now.After(r.expires) {
-			delete(m.records, k)
-		}
+	if sub != "" {
+		m.record(revocationKey{'u', sub}, expires)
 	}
-	if old, ok := m.records[key]; !ok || at.After(old.at) {
-		m.records[key] = revocation{at: at, expires: expires}
-	}
-	m.n.Store(int64(len(m.records)))
 	return nil
 }
 
+// Revoke implements Revocations.
+func (m *MemoryRevocations) Revoke(_ context.Context, r Revocation) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.sweep()
+	if r.ID != "" {
+		// The user's own logout, of a session they hold: recorded
+		// without an Issue.
+		m.revoke(revocationKey{'i', r.ID}, r, false, true)
+	}
+	if r.SID != "" {
+		m.revoke(revocationKey{'s', r.SID}, r, false, false)
+	}
+	if r.Subject != "" {
+		m.revoke(revocationKey{'u', r.Subject}, r, r.SID != "", false)
+	}
+	return nil
+}
+
+// revoke records r in key's record, in its noSID time or its all time,
+// keeping the latest. Unless add is set, only a record that exists (an
+// issued sid or subject) is revoked.
+func (m *MemoryRevocations) revoke(key revocationKey, r Revocation, noSID, add bool) {
+	if !add && m.records[key] == nil {
+		return
+	}
+	rec := m.record(key, r.Expires)
+	if rec.all.IsZero() && rec.noSID.IsZero() {
+		m.revoked.Add(1)
+	}
+	at := &rec.all
+	if noSID {
+		at = &rec.noSID
+	}
+	if r.At.After(*at) {
+		*at = r.At
+	}
+}
+
+// record returns the record of key, added or kept until at least expires.
+func (m *MemoryRevocations) record(key revocationKey, expires time.Time) *revocationRecord {
+	if m.records == nil {
+		m.records = make(map[revocationKey]*revocationRecord)
+	}
+	rec := m.records[key]
+	if rec == nil {
+		limit := m.MaxEntries
+		if limit <= 0 {
+			limit = DefaultMaxRevocations
+		}
+		for len(m.records) >= limit && len(m.queue) > 0 {
+			m.drop(m.queue[0], true)
+			m.queue = m.queue[1:]
+		}
+		rec = &revocationRecord{expires: expires}
+		m.records[key] = rec
+	} else if expires.After(rec.expires) {
+		rec.expires = expires
+	} else {
+		return rec
+	}
+	m.queue = append(m.queue, queued{key, expires})
+	return rec
+}
+
+// sweep forgets a few records whose time has passed, oldest first: each
+// call does a bounded amount of work, and records leave about as fast as
+// they come.
+func (m *MemoryRevocations) sweep() {
+	now := m.now()
+	for range 4 {
+		if len(m.queue) == 0 || now.Before(m.queue[0].expires) {
+			break
+		}
+		m.drop(m.queue[0], false)
+		m.queue = m.queue[1:]
+	}
+	if len(m.queue) > 2*len(m.records)+64 {
+		// Extended records left stale entries behind: rebuild the queue
+		// from the records, in order of expiry. Amortized, this is O(1)
+		// per added entry.
+		live := m.queue[:0:0]
+		for _, q := range m.queue {
+			if rec := m.records[q.key]; rec != nil && rec.expires.Equal(q.expires) {
+				live = append(live, q)
+			}
+		}
+		m.queue = live
+	}
+}
+
+// drop forgets q's record if q is its latest entry in the queue (or, when
+// force is set, whatever its entry).
+func (m *MemoryRevocations) drop(q queued, force bool) {
+	rec := m.records[q.key]
+	if rec == nil || (!force && !rec.expires.Equal(q.expires)) {
+		return
+	}
+	if !rec.all.IsZero() || !rec.noSID.IsZero() {
+		m.revoked.Add(-1)
+	}
+	delete(m.records, q.key)
+}
+
 // Revoked implements Revocations.
-func (m *MemoryRevocations) Revoked(_ context.Context, sid, sub string, created time.Time) (bool, error) {
-	if m.n.Load() == 0 {
+func (m *MemoryRevocations) Revoked(_ context.Context, s *Session) (bool, error) {
+	if m.revoked.Load() == 0 {
 		return false, nil
 	}
 	m.mu.RLock()
 	defer m.mu.RUnlock()
-	for _, key := range [2]string{"sid:" + sid, "sub:" + sub} {
-		if r, ok := m.records[key]; ok && !created.After(r.at) {
+	covered := func(at time.Time) bool { return !at.IsZero() && !s.CreatedAt.After(at) }
+	if rec := m.records[revocationKey{'i', s.ID}]; rec != nil && covered(rec.all) {
+		return true, nil
+	}
+	if s.SID != "" {
+		if rec := m.records[revocationKey{'s', s.SID}]; rec != nil && covered(rec.all) {
+			return true, nil
+		}
+	}
+	if rec := m.records[revocationKey{'u', s.Subject}]; rec != nil {
+		if covered(rec.all) || (s.SID == "" && covered(rec.noSID)) {
 			return true, nil
 		}
 	}
 	return false, nil
+}
+
+// Len returns the number of records held: issued sids and subjects, and
+// logouts.
+func (m *MemoryRevocations) Len() int {
+	m.mu.RLock()
+	defer m.mu.RUnlock()
+	return len(m.records)
 }

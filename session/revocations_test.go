@@ -3,6 +3,8 @@ package session_test
 import (
 	"context"
 	"errors"
+	"fmt"
+	"net/http/httptest"
 	"sync"
 	"testing"
 	"time"
@@ -15,49 +17,99 @@ func TestMemoryRevocations(t *testing.T) {
 	var r session.MemoryRevocations // the zero value is ready
 	at := time.Now().Truncate(time.Millisecond)
 	later := at.Add(time.Hour)
-	if revoked, err := r.Revoked(ctx, "op-1", "alice", at); revoked || err != nil {
+	sess := func(id, sid, sub string, created time.Time) *session.Session {
+		return &session.Session{ID: id, SID: sid, Subject: sub, CreatedAt: created}
+	}
+	if revoked, err := r.Revoked(ctx, sess("s1", "op-1", "alice", at)); revoked || err != nil {
 		t.Fatalf("empty: Revoked = %v, %v", revoked, err)
 	}
-	r.Revoke(ctx, "op-1", "ignored when sid is set", at, later)
-	r.Revoke(ctx, "", "bob", at, later)
+	for _, i := range []struct{ sid, sub string }{{"op-1", "alice"}, {"op-2", "alice"}, {"op-7", "bob"}, {"", "bob"}, {"", "dave"}, {"op-9", "dave"}} {
+		r.Issue(ctx, i.sid, i.sub, later)
+	}
+	r.Revoke(ctx, session.Revocation{SID: "op-1", At: at, Expires: later})
+	r.Revoke(ctx, session.Revocation{Subject: "bob", At: at, Expires: later})
+	r.Revoke(ctx, session.Revocation{SID: "op-unknown", Subject: "dave", At: at, Expires: later}) // dave's sessions without sid
+	r.Revoke(ctx, session.Revocation{ID: "s-copied", At: at, Expires: later})
+	r.Revoke(ctx, session.Revocation{SID: "op-never-issued", At: at, Expires: later})
+	r.Revoke(ctx, session.Revocation{Subject: "never-issued", At: at, Expires: later})
 	tests := []struct {
-		name     string
-		sid, sub string
-		created  time.Time
-		want     bool
+		name         string
+		id, sid, sub string
+		created      time.Time
+		want         bool
 	}{
-		{"sid, created before", "op-1", "alice", at.Add(-time.Minute), true},
-		{"sid, created at the logout", "op-1", "alice", at, true},
-		{"sid, created after", "op-1", "alice", at.Add(time.Millisecond), false},
-		{"other sid", "op-2", "alice", at.Add(-time.Minute), false},
-		{"subject of a sid revocation", "", "ignored when sid is set", at.Add(-time.Minute), false},
-		{"subject", "op-7", "bob", at.Add(-time.Minute), true},
-		{"subject without sid", "", "bob", at, true},
-		{"subject, created after", "", "bob", at.Add(time.Second), false},
-		{"other subject", "", "carol", at.Add(-time.Minute), false},
+		{"sid, created before", "s1", "op-1", "alice", at.Add(-time.Minute), true},
+		{"sid, created at the logout", "s1", "op-1", "alice", at, true},
+		{"sid, created after", "s1", "op-1", "alice", at.Add(time.Millisecond), false},
+		{"other sid of the user", "s2", "op-2", "alice", at.Add(-time.Minute), false},
+		{"subject", "s3", "op-7", "bob", at.Add(-time.Minute), true},
+		{"subject without sid", "s4", "", "bob", at, true},
+		{"subject, created after", "s4", "", "bob", at.Add(time.Second), false},
+		{"other subject", "s5", "", "carol", at.Add(-time.Minute), false},
+		{"sid and sub: the user's session without sid", "s6", "", "dave", at.Add(-time.Minute), true},
+		{"sid and sub: the user's session with another sid", "s7", "op-9", "dave", at.Add(-time.Minute), false},
+		{"session ID", "s-copied", "op-2", "alice", at.Add(-time.Minute), true},
+		{"session ID, another session", "s-other", "op-2", "alice", at.Add(-time.Minute), false},
 	}
 	for _, tt := range tests {
-		revoked, err := r.Revoked(ctx, tt.sid, tt.sub, tt.created)
+		revoked, err := r.Revoked(ctx, sess(tt.id, tt.sid, tt.sub, tt.created))
 		if err != nil || revoked != tt.want {
 			t.Errorf("%s: Revoked = %v, %v; want %v", tt.name, revoked, err, tt.want)
 		}
 	}
+	// Issued: op-1, op-2, op-7, op-9, alice, bob, dave; and the session ID.
+	if n := r.Len(); n != 8 {
+		t.Errorf("Len = %d, want 8: logouts of what was never issued must store nothing", n)
+	}
 
 	// An earlier revocation does not undo a later one; a later one extends it.
-	r.Revoke(ctx, "op-1", "", at.Add(-time.Hour), later)
-	if revoked, _ := r.Revoked(ctx, "op-1", "", at); !revoked {
+	r.Revoke(ctx, session.Revocation{SID: "op-1", At: at.Add(-time.Hour), Expires: later})
+	if revoked, _ := r.Revoked(ctx, sess("s1", "op-1", "", at)); !revoked {
 		t.Error("an earlier revocation replaced a later one")
 	}
-	r.Revoke(ctx, "op-1", "", at.Add(time.Minute), later)
-	if revoked, _ := r.Revoked(ctx, "op-1", "", at.Add(time.Second)); !revoked {
+	r.Revoke(ctx, session.Revocation{SID: "op-1", At: at.Add(time.Minute), Expires: later})
+	if revoked, _ := r.Revoked(ctx, sess("s1", "op-1", "", at.Add(time.Second))); !revoked {
 		t.Error("a later revocation was ignored")
 	}
+}
 
-	// Expired records are forgotten at the next Revoke.
-	r.Revoke(ctx, "op-old", "", at, time.Now().Add(-time.Second))
-	r.Revoke(ctx, "op-new", "", at, later)
-	if revoked, _ := r.Revoked(ctx, "op-old", "", at.Add(-time.Hour)); revoked {
-		t.Error("expired revocation still held")
+// TestMemoryRevocationsExpiry: records are swept once their time has
+// passed, a few at every write, by the configured clock.
+func TestMemoryRevocationsExpiry(t *testing.T) {
+	ctx := context.Background()
+	now := time.Now()
+	r := session.MemoryRevocations{Now: func() time.Time { return now }}
+	for i := range 100 {
+		r.Issue(ctx, fmt.Sprint("op-", i), "", now.Add(time.Hour))
+	}
+	r.Revoke(ctx, session.Revocation{SID: "op-1", At: now, Expires: now.Add(2 * time.Hour)})
+	now = now.Add(90 * time.Minute)
+	for i := range 100 {
+		r.Issue(ctx, fmt.Sprint("new-", i), "", now.Add(time.Hour))
+	}
+	// 99 expired sids were swept while 100 were added; op-1's revocation
+	// lives on.
+	if n := r.Len(); n != 101 {
+		t.Errorf("Len = %d, want 101", n)
+	}
+	if revoked, _ := r.Revoked(ctx, &session.Session{SID: "op-1", CreatedAt: now.Add(-2 * time.Hour)}); !revoked {
+		t.Error("the revocation was swept before its expiry")
+	}
+}
+
+// TestMemoryRevocationsBounded: past MaxEntries, the oldest records go.
+func TestMemoryRevocationsBounded(t *testing.T) {
+	ctx := context.Background()
+	r := session.MemoryRevocations{MaxEntries: 1000}
+	for i := range 5000 {
+		r.Issue(ctx, fmt.Sprint("op-", i), "", time.Now().Add(time.Hour))
+	}
+	if n := r.Len(); n != 1000 {
+		t.Errorf("Len = %d, want 1000", n)
+	}
+	r.Revoke(ctx, session.Revocation{SID: "op-4999", At: time.Now(), Expires: time.Now().Add(time.Hour)})
+	if revoked, _ := r.Revoked(ctx, &session.Session{SID: "op-4999", CreatedAt: time.Now().Add(-time.Minute)}); !revoked {
+		t.Error("the newest sid was forgotten")
 	}
 }
 
@@ -70,8 +122,9 @@ func TestMemoryRevocationsConcurrent(t *testing.T) {
 		wg.Go(func() {
 			for j := range 50 {
 				sid := string(rune('a'+i)) + string(rune('a'+j%26))
-				r.Revoke(ctx, sid, "", at, at.Add(time.Hour))
-				if revoked, _ := r.Revoked(ctx, sid, "", at); !revoked {
+				r.Issue(ctx, sid, "", at.Add(time.Hour))
+				r.Revoke(ctx, session.Revocation{SID: sid, At: at, Expires: at.Add(time.Hour)})
+				if revoked, _ := r.Revoked(ctx, &session.Session{SID: sid, CreatedAt: at}); !revoked {
 					t.Errorf("%s not revoked", sid)
 				}
 			}
@@ -80,14 +133,18 @@ func TestMemoryRevocationsConcurrent(t *testing.T) {
 	wg.Wait()
 }
 
-// failingRevocations fails every call.
-type failingRevocations struct{}
+// failingRevocations fails every call but Issue, unless issueFails.
+type failingRevocations struct{ issueFails bool }
 
-func (failingRevocations) Revoke(context.Context, string, string, time.Time, time.Time) error {
-	return errDown
+func (f failingRevocations) Issue(context.Context, string, string, time.Time) error {
+	if f.issueFails {
+		return errDown
+	}
+	return nil
 }
 
-func (failingRevocations) Revoked(context.Context, string, string, time.Time) (bool, error) {
+func (failingRevocations) Revoke(context.Context, session.Revocation) error { return errDown }
+func (failingRevocations) Revoked(context.Context, *session.Session) (bool, error) {
 	return false, errDown
 }
 
@@ -100,8 +157,19 @@ func TestRevocationsFailure(t *testing.T) {
 	if s != nil || !errors.Is(err, session.ErrStore) || !errors.Is(err, errDown) || errors.Is(err, session.ErrNoSession) {
 		t.Errorf("Load = %v, %v; want ErrStore", s, err)
 	}
-	if err := m.Revoke(context.Background(), "op-1", ""); !errors.Is(err, session.ErrStore) || !errors.Is(err, errDown) {
+	if err := m.Revoke(context.Background(), session.Revocation{SID: "op-1"}); !errors.Is(err, session.ErrStore) || !errors.Is(err, errDown) {
 		t.Errorf("Revoke: err = %v, want ErrStore", err)
+	}
+}
+
+// A login whose sid and subject cannot be recorded fails: a logout the
+// provider announced later could not end it.
+func TestIssueFailure(t *testing.T) {
+	m := newManager(t, newClock(), func(c *session.Config) { c.Revocations = failingRevocations{issueFails: true} })
+	w := httptest.NewRecorder()
+	err := m.Create(w, httptest.NewRequest("GET", "http://app.example/", nil), &session.Session{Subject: "alice", SID: "op-1"})
+	if !errors.Is(err, session.ErrStore) || len(w.Result().Cookies()) != 0 {
+		t.Errorf("Create = %v with %d cookies; want ErrStore and none", err, len(w.Result().Cookies()))
 	}
 }
 
@@ -109,10 +177,10 @@ func TestRevocationsFailure(t *testing.T) {
 func TestRevokeStoreFailure(t *testing.T) {
 	clk := newClock()
 	m := newStoreManager(t, clk, failingRevoker{session.NewMemoryStore()})
-	if err := m.Revoke(context.Background(), "op-1", ""); !errors.Is(err, session.ErrStore) || !errors.Is(err, errDown) {
+	if err := m.Revoke(context.Background(), session.Revocation{SID: "op-1"}); !errors.Is(err, session.ErrStore) || !errors.Is(err, errDown) {
 		t.Errorf("Revoke by sid: err = %v, want ErrStore", err)
 	}
-	if err := m.Revoke(context.Background(), "", "alice"); !errors.Is(err, session.ErrStore) || !errors.Is(err, errDown) {
+	if err := m.Revoke(context.Background(), session.Revocation{Subject: "alice"}); !errors.Is(err, session.ErrStore) || !errors.Is(err, errDown) {
 		t.Errorf("Revoke by subject: err = %v, want ErrStore", err)
 	}
 }

@@ -145,6 +145,7 @@ func TestRevoke(t *testing.T) {
 				{sub: "alice", sid: "op-2"}, // two browsers on one provider session
 				{sub: "bob", sid: "op-3"},
 				{sub: "carol", sid: ""},
+				{sub: "dave", sid: "op-4"},
 			}
 			for _, u := range users {
 				u.j = login(t, m, "http://app.example/", &session.Session{Subject: u.sub, SID: u.sid})
@@ -161,15 +162,18 @@ func TestRevoke(t *testing.T) {
 				sid, sub  string
 				wantStill []bool // per user
 			}{
-				{"by sid", "op-2", "", []bool{true, false, false, true, true}},
-				{"by unknown sid", "op-9", "", []bool{true, false, false, true, true}},
-				{"by subject", "", "alice", []bool{false, false, false, true, true}},
-				{"sid wins over subject", "op-3", "carol", []bool{false, false, false, false, true}},
-				{"by subject without sid", "", "carol", []bool{false, false, false, false, false}},
+				{"by sid", "op-2", "", []bool{true, false, false, true, true, true}},
+				{"by unknown sid", "op-9", "", []bool{true, false, false, true, true, true}},
+				{"by subject", "", "alice", []bool{false, false, false, true, true, true}},
+				// A logout token with both: the sid's sessions, and the
+				// subject's that have no sid, but not its other sids'.
+				{"by sid and subject", "op-3", "carol", []bool{false, false, false, false, false, true}},
+				{"by unknown sid and subject", "op-9", "dave", []bool{false, false, false, false, false, true}},
+				{"by subject with a sid", "", "dave", []bool{false, false, false, false, false, false}},
 			}
 			for _, st := range steps {
 				clk.Advance(time.Second)
-				if err := m.Revoke(context.Background(), st.sid, st.sub); err != nil {
+				if err := m.Revoke(context.Background(), session.Revocation{SID: st.sid, Subject: st.sub}); err != nil {
 					t.Errorf("%s: Revoke: %v", st.name, err)
 				}
 				for i, u := range users {
@@ -178,8 +182,11 @@ func TestRevoke(t *testing.T) {
 					}
 				}
 			}
-			if ms, ok := store.(*session.MemoryStore); ok && ms.Len() != 0 {
-				t.Errorf("store holds %d records", ms.Len())
+			// Every record is gone but carol's: a logout naming a sid and
+			// a subject deletes the sid's records; the subject's records
+			// without a sid are refused by the revocation and expire.
+			if ms, ok := store.(*session.MemoryStore); ok && ms.Len() != 1 {
+				t.Errorf("store holds %d records, want 1", ms.Len())
 			}
 			// A login after the logout is a new session.
 			clk.Advance(time.Millisecond)
@@ -193,7 +200,7 @@ func TestRevoke(t *testing.T) {
 
 func TestRevokeNeedsSIDOrSubject(t *testing.T) {
 	m := newManager(t, newClock(), nil)
-	if err := m.Revoke(context.Background(), "", ""); err == nil {
+	if err := m.Revoke(context.Background(), session.Revocation{}); err == nil {
 		t.Error("Revoke of nothing succeeded")
 	}
 }
@@ -398,7 +405,7 @@ func TestMemoryStoreConcurrent(t *testing.T) {
 					t.Error(err)
 				}
 			}
-			if err := m.Revoke(context.Background(), "", sub); err != nil {
+			if err := m.Revoke(context.Background(), session.Revocation{Subject: sub}); err != nil {
 				t.Error(err)
 			}
 		})

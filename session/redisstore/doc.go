@@ -26,9 +26,11 @@
 //   - session.Revoker: DeleteBySID and DeleteBySubject remove the sessions
 //     an index names, in one script, skipping members that expired.
 //   - session.ReplayCache: SET key NX PXAT expiry.
-//   - session.Revocations: the latest revocation time per sid and per
-//     subject, until the sessions it covers would have expired; Revoked is
-//     one MGET, one round trip per authenticated request.
+//   - session.Revocations: a record per sid and per subject of the
+//     sessions issued (so that logouts naming anything else store nothing)
+//     and per session ID logged out, holding the latest logout times, until
+//     the sessions it covers would have expired; Revoked is one MGET, one
+//     round trip per authenticated request.
 //   - session.Coordinator: a lock per key (SET NX PX with a random token,
 //     renewed while held, released by compare-and-delete), the winner's
 //     result kept for the other instances, which poll for it; behind an

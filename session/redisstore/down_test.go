@@ -27,8 +27,14 @@ func TestRedisDown(t *testing.T) {
 		"DeleteBySID":     func(ctx context.Context) error { _, err := s.DeleteBySID(ctx, "sid"); return err },
 		"DeleteBySubject": func(ctx context.Context) error { _, err := s.DeleteBySubject(ctx, "alice"); return err },
 		"Use":             func(ctx context.Context) error { _, err := s.Use(ctx, "flow:x", exp); return err },
-		"Revoke":          func(ctx context.Context) error { return s.Revoke(ctx, "sid", "alice", time.Now(), exp) },
-		"Revoked":         func(ctx context.Context) error { _, err := s.Revoked(ctx, "sid", "alice", time.Now()); return err },
+		"Revoke": func(ctx context.Context) error {
+			return s.Revoke(ctx, session.Revocation{SID: "sid", Subject: "alice", At: time.Now(), Expires: exp})
+		},
+		"Issue": func(ctx context.Context) error { return s.Issue(ctx, "sid", "alice", exp) },
+		"Revoked": func(ctx context.Context) error {
+			_, err := s.Revoked(ctx, &session.Session{SID: "sid", Subject: "alice", CreatedAt: time.Now()})
+			return err
+		},
 		"Do": func(ctx context.Context) error {
 			// A new key each time: results of the last minute are reused
 			// without asking Redis.
@@ -122,7 +128,7 @@ func TestManager(t *testing.T) {
 	if _, err := b.Load(req); !errors.Is(err, session.ErrStore) {
 		t.Fatalf("load with Redis down: %v", err)
 	}
-	if err := b.Revoke(testContext(t), "sid1", "alice"); !errors.Is(err, session.ErrStore) {
+	if err := b.Revoke(testContext(t), session.Revocation{SID: "sid1", Subject: "alice"}); !errors.Is(err, session.ErrStore) {
 		t.Fatalf("revoke with Redis down: %v", err)
 	}
 	srv.Restart()
@@ -141,7 +147,7 @@ func TestManager(t *testing.T) {
 	if _, err := a.Load(req); err != nil {
 		t.Fatalf("load of a new session: %v", err)
 	}
-	if err := b.Revoke(testContext(t), "sid1", ""); err != nil {
+	if err := b.Revoke(testContext(t), session.Revocation{SID: "sid1"}); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := a.Load(req); !errors.Is(err, session.ErrNoSession) {

@@ -4,41 +4,61 @@ import (
 	"context"
 	"errors"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/redis/go-redis/v9"
+
+	"github.com/oidcrp/oidcrp/session"
 )
 
-// revokeScript records a revocation time, keeping the latest, until the
-// latest expiry given.
+// A revocation record is a string "ALL,NOSID": the latest logout of every
+// session of its key, and (for a subject) of its sessions without a sid, in
+// Unix microseconds, 0 for none. An issued sid or subject without a logout
+// is "0,0". It lives until the latest expiry given for it.
+
+// issueScript records the sid and subject of a new session: a record "0,0"
+// where there is none, and an expiry no earlier than the one given.
 //
-// KEYS: the revocation. ARGV: time (Unix µs), expiry (Unix ms).
-var revokeScript = redis.NewScript(`
-local at, exp = tonumber(ARGV[1]), tonumber(ARGV[2])
-local cur = redis.call('GET', KEYS[1])
-if not cur or not tonumber(cur) or at > tonumber(cur) then redis.call('SET', KEYS[1], ARGV[1], 'KEEPTTL') end
-if redis.call('PEXPIRETIME', KEYS[1]) < exp then redis.call('PEXPIREAT', KEYS[1], exp) end
+// KEYS: the records. ARGV: expiry (Unix ms).
+var issueScript = redis.NewScript(`
+local exp = tonumber(ARGV[1])
+for _, key in ipairs(KEYS) do
+  if redis.call('SET', key, '0,0', 'NX', 'PXAT', exp) == false and redis.call('PEXPIRETIME', key) < exp then
+    redis.call('PEXPIREAT', key, exp)
+  end
+end
 return 1
 `)
 
-// Revoke implements session.Revocations: it records at under the sid or,
-// when sid is "", the subject, unless a later time is recorded there, and
-// keeps the record until expires (or a later expiry given before).
-func (s *Store) Revoke(ctx context.Context, sid, sub string, at, expires time.Time) error {
-	key := s.key(revokedSub, sub)
-	if sid != "" {
-		key = s.key(revokedSID, sid)
-	}
-	err := revokeScript.Run(ctx, s.client, []string{key}, strconv.FormatInt(at.UnixMicro(), 10), expiry(expires)).Err()
-	if err != nil {
-		return fail("revoke", err)
-	}
-	return nil
-}
+// revokeScript records a logout in one field of each record, keeping the
+// latest time and the latest expiry. A record that does not exist (a sid or
+// subject never issued, or expired) is created only when ARGV[3+i] is "1".
+//
+// KEYS: the records. ARGV: time (Unix µs), expiry (Unix ms), then per key
+// the field (1: all, 2: without sid) and whether to create it.
+var revokeScript = redis.NewScript(`
+local at, exp = tonumber(ARGV[1]), tonumber(ARGV[2])
+for i, key in ipairs(KEYS) do
+  local field, create = tonumber(ARGV[1 + 2*i]), ARGV[2 + 2*i] == '1'
+  local cur = redis.call('GET', key)
+  if cur or create then
+    local t = {0, 0}
+    if cur then
+      local a, b = string.match(cur, '^(%d+),(%d+)$')
+      if a then t = {tonumber(a), tonumber(b)} end
+    end
+    if at > t[field] then t[field] = at end
+    redis.call('SET', key, string.format('%d,%d', t[1], t[2]), 'KEEPTTL')
+    if redis.call('PEXPIRETIME', key) < exp then redis.call('PEXPIREAT', key, exp) end
+  end
+end
+return 1
+`)
 
-// Revoked implements session.Revocations with one MGET of the sid's and
-// the subject's records: one round trip per authenticated request.
-func (s *Store) Revoked(ctx context.Context, sid, sub string, created time.Time) (bool, error) {
+// Issue implements session.Revocations: one script records the sid and the
+// subject of a new session.
+func (s *Store) Issue(ctx context.Context, sid, sub string, expires time.Time) error {
 	keys := make([]string, 0, 2)
 	if sid != "" {
 		keys = append(keys, s.key(revokedSID, sid))
@@ -47,24 +67,78 @@ func (s *Store) Revoked(ctx context.Context, sid, sub string, created time.Time)
 		keys = append(keys, s.key(revokedSub, sub))
 	}
 	if len(keys) == 0 {
-		return false, nil
+		return nil
+	}
+	if err := issueScript.Run(ctx, s.client, keys, expiry(expires)).Err(); err != nil {
+		return fail("issue", err)
+	}
+	return nil
+}
+
+// Revoke implements session.Revocations: one script records the logout
+// under the session ID, the sid and the subject it names; a sid or subject
+// never issued gets no key.
+func (s *Store) Revoke(ctx context.Context, r session.Revocation) error {
+	keys := make([]string, 0, 3)
+	args := []any{strconv.FormatInt(r.At.UnixMicro(), 10), expiry(r.Expires)}
+	if r.ID != "" {
+		keys, args = append(keys, s.key(revokedID, r.ID)), append(args, 1, "1")
+	}
+	if r.SID != "" {
+		keys, args = append(keys, s.key(revokedSID, r.SID)), append(args, 1, "0")
+	}
+	if r.Subject != "" {
+		field := 1
+		if r.SID != "" {
+			field = 2
+		}
+		keys, args = append(keys, s.key(revokedSub, r.Subject)), append(args, field, "0")
+	}
+	if len(keys) == 0 {
+		return nil
+	}
+	if err := revokeScript.Run(ctx, s.client, keys, args...).Err(); err != nil {
+		return fail("revoke", err)
+	}
+	return nil
+}
+
+// Revoked implements session.Revocations with one MGET of the records of
+// the session's ID, sid and subject: one round trip per authenticated
+// request.
+func (s *Store) Revoked(ctx context.Context, sess *session.Session) (bool, error) {
+	keys := make([]string, 0, 3)
+	keys = append(keys, s.key(revokedID, sess.ID), s.key(revokedSub, sess.Subject))
+	if sess.SID != "" {
+		keys = append(keys, s.key(revokedSID, sess.SID))
 	}
 	vals, err := s.client.MGet(ctx, keys...).Result()
 	if err != nil {
 		return false, fail("revoked", err)
 	}
-	for _, v := range vals {
+	created := sess.CreatedAt.UnixMicro()
+	for i, v := range vals {
 		str, ok := v.(string)
 		if !ok {
 			continue // none recorded
 		}
-		at, err := strconv.ParseInt(str, 10, 64)
-		if err != nil {
+		all, noSID, ok := parseRecord(str)
+		if !ok {
 			return false, fail("revoked", errors.New("malformed revocation record"))
 		}
-		if created.UnixMicro() <= at {
+		if (all != 0 && created <= all) || (i == 1 && sess.SID == "" && noSID != 0 && created <= noSID) {
 			return true, nil
 		}
 	}
 	return false, nil
+}
+
+func parseRecord(v string) (all, noSID int64, ok bool) {
+	a, b, found := strings.Cut(v, ",")
+	if !found {
+		return 0, 0, false
+	}
+	all, err1 := strconv.ParseInt(a, 10, 64)
+	noSID, err2 := strconv.ParseInt(b, 10, 64)
+	return all, noSID, err1 == nil && err2 == nil
 }

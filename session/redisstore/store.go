@@ -104,14 +104,15 @@ func fail(op string, err error) error { return &Error{Op: op, Err: err} }
 
 // Key names, after the prefix. None is a prefix of another.
 const (
-	sessionKey = "session:"     // a hash: data, sid, sub
-	sidIndex   = "sid:"         // a set of session IDs
-	subIndex   = "sub:"         // a set of session IDs
-	replayKey  = "replay:"      // "1"
-	revokedSID = "revoked:sid:" // revocation time, Unix microseconds
-	revokedSub = "revoked:sub:" // revocation time, Unix microseconds
-	lockKey    = "lock:"        // the holder's random token
-	resultKey  = "result:"      // fn's result
+	sessionKey = "session:" // a hash: data, sid, sub
+	sidIndex   = "sid:"     // a set of session IDs
+	subIndex   = "sub:"     // a set of session IDs
+	replayKey  = "replay:"  // "1"
+	revokedID  = "rv:id:"   // "ALL,NOSID" (see revocations.go)
+	revokedSID = "rv:sid:"  // "ALL,NOSID"
+	revokedSub = "rv:sub:"  // "ALL,NOSID"
+	lockKey    = "lock:"    // the holder's random token
+	resultKey  = "result:"  // fn's result
 	dataField  = "data"
 )
 

@@ -320,86 +320,100 @@ func TestReplay(t *testing.T) {
 	}
 }
 
-// TestRevocations: the latest revocation wins, both the sid's and the
-// subject's are checked, and records last until their expiry.
+// TestRevocations: logouts are recorded only for issued sids and subjects
+// (and session IDs), the latest revocation wins, the session ID's, sid's and
+// subject's records are all checked, and records last until their expiry.
 func TestRevocations(t *testing.T) {
 	ctx := testContext(t)
 	s, rdb, srv := newStore(t, Options{})
 	other, _ := storeOn(t, srv, Options{})
 	t0 := time.Now().Truncate(time.Millisecond)
 	before, after := t0.Add(-time.Second), t0.Add(time.Second)
+	sess := func(id, sid, sub string, created time.Time) *session.Session {
+		return &session.Session{ID: id, SID: sid, Subject: sub, CreatedAt: created}
+	}
+	revoke := func(r session.Revocation) {
+		t.Helper()
+		if err := s.Revoke(ctx, r); err != nil {
+			t.Fatal(err)
+		}
+	}
 
-	if revoked, err := s.Revoked(ctx, "sid1", "alice", before); err != nil || revoked {
+	if revoked, err := s.Revoked(ctx, sess("s1", "sid1", "alice", before)); err != nil || revoked {
 		t.Fatalf("revoked with no record: %v %v", revoked, err)
 	}
-	if err := s.Revoke(ctx, "sid1", "alice", t0, t0.Add(time.Hour)); err != nil {
-		t.Fatal(err)
+	// Logouts of what was never issued leave no key.
+	revoke(session.Revocation{SID: "sid1", Subject: "alice", At: t0, Expires: t0.Add(time.Hour)})
+	revoke(session.Revocation{Subject: "alice", At: t0, Expires: t0.Add(time.Hour)})
+	if n := rdb.DBSize(ctx).Val(); n != 0 {
+		t.Fatalf("logouts of sids and subjects never issued left %d keys", n)
 	}
+	for _, i := range []struct{ sid, sub string }{{"sid1", "alice"}, {"sid2", "alice"}, {"", "bob"}, {"", "dave"}, {"sid9", "dave"}} {
+		if err := s.Issue(ctx, i.sid, i.sub, t0.Add(time.Hour)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	revoke(session.Revocation{SID: "sid1", Subject: "dave", At: t0, Expires: t0.Add(time.Hour)})
+	revoke(session.Revocation{ID: "copied", At: t0, Expires: t0.Add(time.Hour)})
 	tests := []struct {
-		name     string
-		sid, sub string
-		created  time.Time
-		want     bool
+		name         string
+		id, sid, sub string
+		created      time.Time
+		want         bool
 	}{
-		{"sid, created before", "sid1", "alice", before, true},
-		{"sid, created at", "sid1", "alice", t0, true},
-		{"sid, created after", "sid1", "alice", after, false},
-		{"other sid", "sid2", "alice", before, false},
-		{"sid alone", "sid1", "", before, true},
-		{"no sid, same subject", "", "alice", before, false}, // a sid revocation names one provider session
+		{"sid, created before", "s1", "sid1", "alice", before, true},
+		{"sid, created at", "s1", "sid1", "alice", t0, true},
+		{"sid, created after", "s1", "sid1", "alice", after, false},
+		{"other sid", "s2", "sid2", "alice", before, false},
+		{"no sid, same subject", "s3", "", "alice", before, false}, // a sid revocation names one provider session
+		{"sid and subject: the subject's session without sid", "s4", "", "dave", before, true},
+		{"sid and subject: the subject's session with another sid", "s5", "sid9", "dave", before, false},
+		{"session ID", "copied", "sid2", "alice", before, true},
 	}
 	for _, tt := range tests {
-		if got, err := other.Revoked(ctx, tt.sid, tt.sub, tt.created); err != nil || got != tt.want {
+		if got, err := other.Revoked(ctx, sess(tt.id, tt.sid, tt.sub, tt.created)); err != nil || got != tt.want {
 			t.Errorf("%s: %v %v, want %v", tt.name, got, err, tt.want)
 		}
 	}
-	if d := pttl(t, rdb, "oidcrp:revoked:sid:sid1"); !near(d, time.Hour) {
+	if d := pttl(t, rdb, "oidcrp:rv:sid:sid1"); !near(d, time.Hour) {
 		t.Errorf("TTL %v, want about 1h", d)
 	}
 
 	// The latest time wins, and the longest expiry.
-	if err := s.Revoke(ctx, "sid1", "", after, t0.Add(2*time.Hour)); err != nil {
-		t.Fatal(err)
-	}
-	if err := s.Revoke(ctx, "sid1", "", before, t0.Add(30*time.Minute)); err != nil {
-		t.Fatal(err)
-	}
-	if got, _ := s.Revoked(ctx, "sid1", "alice", t0.Add(500*time.Millisecond)); !got {
+	revoke(session.Revocation{SID: "sid1", At: after, Expires: t0.Add(2 * time.Hour)})
+	revoke(session.Revocation{SID: "sid1", At: before, Expires: t0.Add(30 * time.Minute)})
+	if got, _ := s.Revoked(ctx, sess("s1", "sid1", "alice", t0.Add(500*time.Millisecond))); !got {
 		t.Error("an earlier revocation replaced a later one")
 	}
-	if d := pttl(t, rdb, "oidcrp:revoked:sid:sid1"); !near(d, 2*time.Hour) {
+	if d := pttl(t, rdb, "oidcrp:rv:sid:sid1"); !near(d, 2*time.Hour) {
 		t.Errorf("TTL %v, want about 2h", d)
 	}
 
 	// A subject's revocation covers every sid.
-	if err := s.Revoke(ctx, "", "bob", t0, t0.Add(time.Hour)); err != nil {
-		t.Fatal(err)
-	}
-	if got, _ := s.Revoked(ctx, "any", "bob", before); !got {
+	revoke(session.Revocation{Subject: "bob", At: t0, Expires: t0.Add(time.Hour)})
+	if got, _ := s.Revoked(ctx, sess("s6", "any", "bob", before)); !got {
 		t.Error("subject revocation not applied")
 	}
-	if got, _ := s.Revoked(ctx, "any", "bob", after); got {
+	if got, _ := s.Revoked(ctx, sess("s6", "any", "bob", after)); got {
 		t.Error("subject revocation applied to a later session")
-	}
-	if got, err := s.Revoked(ctx, "", "", before); got || err != nil {
-		t.Errorf("no sid, no sub: %v %v", got, err)
 	}
 
 	// Records end at their expiry.
-	if err := s.Revoke(ctx, "", "carol", t0, time.Now().Add(500*time.Millisecond)); err != nil {
+	if err := s.Issue(ctx, "", "carol", time.Now().Add(500*time.Millisecond)); err != nil {
 		t.Fatal(err)
 	}
-	if got, _ := s.Revoked(ctx, "", "carol", before); !got {
+	revoke(session.Revocation{Subject: "carol", At: t0, Expires: time.Now().Add(500 * time.Millisecond)})
+	if got, _ := s.Revoked(ctx, sess("s7", "", "carol", before)); !got {
 		t.Error("not revoked before expiry")
 	}
 	time.Sleep(600 * time.Millisecond)
-	if got, _ := s.Revoked(ctx, "", "carol", before); got {
+	if got, _ := s.Revoked(ctx, sess("s7", "", "carol", before)); got {
 		t.Error("revoked after the record's expiry")
 	}
 
 	// A malformed record fails closed.
-	rdb.Set(ctx, "oidcrp:revoked:sub:mallory", "garbage", time.Minute)
-	if _, err := s.Revoked(ctx, "", "mallory", before); !errors.Is(err, session.ErrStore) {
+	rdb.Set(ctx, "oidcrp:rv:sub:mallory", "garbage", time.Minute)
+	if _, err := s.Revoked(ctx, sess("s8", "", "mallory", before)); !errors.Is(err, session.ErrStore) {
 		t.Errorf("malformed record: %v", err)
 	}
 }
