@@ -1,10 +1,12 @@
 package middleware_test
 
 import (
+	"context"
 	"encoding/json"
 	"net/http"
 	"net/url"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -211,5 +213,72 @@ func TestLogoutRevokesRefreshToken(t *testing.T) {
 	p, err = oidctest.NewBrowser().PostForm(ctx(t), h.srv.URL+"/auth/logout", nil)
 	if err != nil || p.URL.Path != "/" || len(p.Hops) != 2 {
 		t.Fatalf("logout without a session: %v %v", p, err)
+	}
+}
+
+// flakyRevocations is a MemoryRevocations whose Revoke fails while told to.
+type flakyRevocations struct {
+	session.MemoryRevocations
+	fails atomic.Bool
+}
+
+func (f *flakyRevocations) Revoke(ctx context.Context, r session.Revocation) error {
+	if f.fails.Load() {
+		return errDown
+	}
+	return f.MemoryRevocations.Revoke(ctx, r)
+}
+
+// TestBackchannelLogoutRedelivery: when the logout cannot be recorded, the
+// token's jti is not spent: the provider's redelivery of the same token
+// ends the session. A delivery after that is a replay.
+func TestBackchannelLogoutRedelivery(t *testing.T) {
+	revocations := &flakyRevocations{}
+	h := newHarness(t, options{session: session.Config{Revocations: revocations}})
+	b, sid := h.loggedIn(t)
+	token := h.op.LogoutToken(oidctest.DefaultClient.ID, "alice", sid, nil)
+
+	revocations.fails.Store(true)
+	if status, _, _ := h.postLogout(t, url.Values{"logout_token": {token}}); status != http.StatusBadRequest {
+		t.Fatalf("delivery with the revocation store down: %d, want 400", status)
+	}
+	if p, _ := h.me(t, b); p.StatusCode != http.StatusOK {
+		t.Fatalf("/me after a failed logout: %v (the logout was not recorded)", p)
+	}
+	revocations.fails.Store(false)
+	if status, _, body := h.postLogout(t, url.Values{"logout_token": {token}}); status != http.StatusOK {
+		t.Fatalf("redelivery once the store is back: %d %v, want 200", status, body)
+	}
+	if p, _ := h.me(t, b); p.StatusCode != http.StatusUnauthorized {
+		t.Fatalf("/me after the redelivered logout: %v", p)
+	}
+	if status, _, body := h.postLogout(t, url.Values{"logout_token": {token}}); status != http.StatusBadRequest || body["error_description"] != "logout token already used" {
+		t.Fatalf("third delivery: %d %v, want a replay", status, body)
+	}
+}
+
+// TestBackchannelLogoutWithoutSIDInSessions: a provider that puts no sid in
+// ID tokens but sends sid and sub in logout tokens still logs the user out:
+// sessions without a sid fall back to the subject.
+func TestBackchannelLogoutWithoutSIDInSessions(t *testing.T) {
+	for _, tt := range []struct {
+		name  string
+		store session.Store
+	}{{"cookie sessions", nil}, {"server-side sessions", session.NewMemoryStore()}} {
+		t.Run(tt.name, func(t *testing.T) {
+			h := newHarness(t, options{session: session.Config{Store: tt.store}})
+			h.op.SetHooks(oidctest.Hooks{IDToken: func(c map[string]any) { delete(c, "sid") }})
+			b, sid := h.loggedIn(t)
+			if sid != "" {
+				t.Fatalf("session has sid %q", sid)
+			}
+			token := h.op.LogoutToken(oidctest.DefaultClient.ID, "alice", "op-session-7", nil)
+			if status, _, body := h.postLogout(t, url.Values{"logout_token": {token}}); status != http.StatusOK {
+				t.Fatalf("logout: %d %v", status, body)
+			}
+			if p, _ := h.me(t, b); p.StatusCode != http.StatusUnauthorized {
+				t.Fatalf("/me after the logout of a session without sid: %v", p)
+			}
+		})
 	}
 }

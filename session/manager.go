@@ -341,8 +341,8 @@ func (m *Manager) Touch(w http.ResponseWriter, r *http.Request, s *Session) erro
 // the store cannot load is still deleted). A cookie session cannot be
 // deleted from the browsers that copied its cookie, so its end is recorded
 // in Config.Revocations, which Load consults. It fails with ErrStore when
-// the record or the revocation could not be written: the session may then
-// live on, and the caller must not report a logout.
+// the record or the revocation could not be written: the session then lives
+// on, its cookie is kept, and the caller must not report a logout.
 func (m *Manager) Destroy(w http.ResponseWriter, r *http.Request) error {
 	var err error
 	if m.cfg.Store != nil {
@@ -359,10 +359,13 @@ func (m *Manager) Destroy(w http.ResponseWriter, r *http.Request) error {
 			}
 		}
 	}
+	if err != nil {
+		return err // the session lives on: keep its cookie, so that the user can try again
+	}
 	c := m.cookie(r, m.cfg.CookieName)
 	expire(w, c)
 	deleteChunks(w, r, c, 1)
-	return err
+	return nil
 }
 
 // sealedID returns the session ID the request's cookie seals, with a Store.
