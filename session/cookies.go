@@ -37,18 +37,20 @@ func cookieValue(r *http.Request, name string) (string, bool) {
 	return "", false
 }
 
-// cookieNames returns the names of r's cookies that start with prefix.
-func cookieNames(r *http.Request, prefix string) []string {
-	var names []string
+// cookiesWithPrefix calls fn with the name and value of each of r's cookies
+// whose name starts with prefix, in one pass over the Cookie headers, until
+// fn returns false.
+func cookiesWithPrefix(r *http.Request, prefix string, fn func(name, value string) bool) {
 	for _, line := range r.Header["Cookie"] {
-		for part := range strings.SplitSeq(line, ";") {
-			name, _, ok := strings.Cut(strings.TrimSpace(part), "=")
-			if ok && strings.HasPrefix(name, prefix) {
-				names = append(names, name)
+		for len(line) > 0 {
+			var part string
+			part, line, _ = strings.Cut(line, ";")
+			name, value, ok := strings.Cut(strings.TrimLeft(part, " \t"), "=")
+			if ok && strings.HasPrefix(name, prefix) && !fn(name, strings.TrimRight(value, " \t")) {
+				return
 			}
 		}
 	}
-	return names
 }
 
 // readChunked returns the value stored under name, joining chunks: a value
@@ -102,16 +104,21 @@ func writeChunked(w http.ResponseWriter, r *http.Request, tmpl http.Cookie, valu
 	return chunks
 }
 
-// deleteChunks deletes the chunk cookies name.from, name.from+1, ... that r carries.
+// deleteChunks deletes the chunk cookies name.from, name.from+1, ... that r
+// carries: at most one per chunk a value can have, however many cookies the
+// request names so.
 func deleteChunks(w http.ResponseWriter, r *http.Request, tmpl http.Cookie, from int) {
-	for _, n := range cookieNames(r, tmpl.Name+".") {
+	var seen [maxChunks]bool
+	cookiesWithPrefix(r, tmpl.Name+".", func(n, _ string) bool {
 		i, err := strconv.Atoi(n[len(tmpl.Name)+1:])
-		if err == nil && i >= from {
+		if err == nil && i >= from && i < maxChunks && !seen[i] {
+			seen[i] = true
 			c := tmpl
 			c.Name = n
 			expire(w, c)
 		}
-	}
+		return true
+	})
 }
 
 // expire tells the browser to drop the cookie c names.

@@ -125,27 +125,35 @@ func (m *Manager) openFlow(name, value string) (issued time.Time, state string, 
 	return issued, state, data, nil
 }
 
-// dropOldFlows deletes the request's flow cookies that are invalid, expired
-// or, past MaxFlows-1, the oldest, making room for one more.
+// dropOldFlows deletes the request's flow cookies that are invalid,
+// expired or, past MaxFlows-1, the oldest, making room for one more. It
+// looks at no more than 2*MaxFlows flow cookies (a browser holds at most
+// MaxFlows of ours; more are junk sent on purpose), so that a request
+// stuffed with thousands costs one pass over its Cookie header and a few
+// deletions.
 func (m *Manager) dropOldFlows(w http.ResponseWriter, r *http.Request) {
-	prefix := m.cookie(r, m.cfg.FlowCookieName+"_").Name
-	names := cookieNames(r, prefix)
-	if len(names) < m.cfg.MaxFlows {
+	type pending struct {
+		name, value string
+		issued      time.Time
+	}
+	limit := 2 * m.cfg.MaxFlows
+	flows := make([]pending, 0, limit)
+	cookiesWithPrefix(r, m.cookie(r, m.cfg.FlowCookieName+"_").Name, func(name, value string) bool {
+		flows = append(flows, pending{name: name, value: value})
+		return len(flows) < limit
+	})
+	if len(flows) < m.cfg.MaxFlows {
 		return
 	}
-	type pending struct {
-		name   string
-		issued time.Time
-	}
-	var live []pending
-	for _, n := range names {
-		value, _ := cookieValue(r, n)
-		issued, _, _, err := m.openFlow(strings.TrimPrefix(n, hostPrefix), value)
+	live := flows[:0]
+	for _, f := range flows {
+		issued, _, _, err := m.openFlow(strings.TrimPrefix(f.name, hostPrefix), f.value)
 		if err != nil || m.cfg.Now().After(issued.Add(m.cfg.FlowTimeout)) {
-			m.expireFlow(w, r, n)
+			m.expireFlow(w, r, f.name)
 			continue
 		}
-		live = append(live, pending{n, issued})
+		f.issued = issued
+		live = append(live, f)
 	}
 	slices.SortFunc(live, func(a, b pending) int { return a.issued.Compare(b.issued) })
 	for len(live) >= m.cfg.MaxFlows {

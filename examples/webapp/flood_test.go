@@ -85,3 +85,26 @@ func TestFrontchannelLogoutFlood(t *testing.T) {
 		})
 	}
 }
+
+// TestServerLimits: the app's server refuses request headers over 64 KiB,
+// such as a Cookie header stuffed with junk flow cookies, before any
+// handler runs.
+func TestServerLimits(t *testing.T) {
+	l := listen(t)
+	srv := newServer(http.NotFoundHandler())
+	go srv.Serve(l)
+	defer srv.Close()
+	req, _ := http.NewRequestWithContext(testContext(t), http.MethodGet, "http://"+l.Addr().String()+"/auth/login", nil)
+	req.Header.Set("Cookie", "oidcrp_flow_x="+strings.Repeat("j", 80<<10))
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusRequestHeaderFieldsTooLarge {
+		t.Fatalf("80 KiB Cookie header: %d, want 431", resp.StatusCode)
+	}
+	if srv.ReadTimeout == 0 || srv.WriteTimeout == 0 || srv.IdleTimeout == 0 || srv.ReadHeaderTimeout == 0 {
+		t.Fatalf("server without timeouts: %+v", srv)
+	}
+}

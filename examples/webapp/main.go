@@ -71,7 +71,7 @@ func run(ctx context.Context, getenv func(string) string, logger *slog.Logger) e
 	}
 	defer app.Close()
 
-	srv := &http.Server{Handler: app, ReadHeaderTimeout: 10 * time.Second}
+	srv := newServer(app)
 	logger.Info("listening", "url", "http://"+listener.Addr().String(), "issuer", app.issuer)
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(listener) }()
@@ -85,5 +85,23 @@ func run(ctx context.Context, getenv func(string) string, logger *slog.Logger) e
 			return err
 		}
 		return nil
+	}
+}
+
+// newServer returns the server for handler, with the limits a production
+// deployment should copy: request headers of at most 64 KiB (a session
+// cookie split into chunks takes up to 30 KiB; the flow cookies of a few
+// pending logins, a few hundred bytes each), and timeouts on reading a
+// request, writing its answer (the longest handler, /userinfo, waits up to
+// 30 seconds on the provider) and idle connections, so that slow or stuck
+// clients cannot hold connections open.
+func newServer(handler http.Handler) *http.Server {
+	return &http.Server{
+		Handler:           handler,
+		MaxHeaderBytes:    64 << 10,
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       30 * time.Second,
+		WriteTimeout:      60 * time.Second,
+		IdleTimeout:       2 * time.Minute,
 	}
 }
