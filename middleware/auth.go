@@ -59,6 +59,11 @@ type Config struct {
 	// instances.
 	Coordinator session.Coordinator
 
+	// Transport is the base transport of the clients HTTPClient returns,
+	// which add the session's access token to each request. If nil,
+	// http.DefaultTransport.
+	Transport http.RoundTripper
+
 	// Unauthenticated, if set, answers requests Require turns away. If nil,
 	// browsers navigating with GET are redirected to LoginPath with
 	// return_to, and other requests get 401 with a WWW-Authenticate header.
@@ -116,6 +121,9 @@ func New(cfg Config) (*Auth, error) {
 	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
+	}
+	if cfg.Transport == nil {
+		cfg.Transport = http.DefaultTransport
 	}
 	return &Auth{cfg: cfg, rp: cfg.RP, sessions: cfg.Sessions, now: cfg.Sessions.Config().Now}, nil
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/base64"
 	"encoding/json"
+	"io"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
@@ -117,6 +118,17 @@ func newHarness(t *testing.T, o options) *harness {
 			return
 		}
 		w.Write([]byte(tok.AccessToken))
+	})))
+	m.Handle("GET /call", h.auth.Require(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		// Calls the URL in the query as the user, and relays the answer.
+		resp, err := h.auth.HTTPClient(r).Get(r.URL.Query().Get("url"))
+		if err != nil {
+			http.Error(w, err.Error(), http.StatusBadGateway)
+			return
+		}
+		defer resp.Body.Close()
+		w.WriteHeader(resp.StatusCode)
+		io.Copy(w, resp.Body)
 	})))
 	mux = m
 	return h

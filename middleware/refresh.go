@@ -7,6 +7,8 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"net/url"
+	"strings"
 	"time"
 
 	"golang.org/x/oauth2"
@@ -167,12 +169,15 @@ func (ts *tokenSource) Token() (*oauth2.Token, error) { return ts.st.token(ts.ct
 
 // HTTPClient returns a client that sends r's access token as a Bearer token
 // with each request, refreshing it first when due, under the context of the
-// outgoing request. r must have passed Require or Optional. Errors are
-// ErrLoginEnded, ErrTokenExpired, ErrNoAccessToken (answer 401) or the
-// client package's refresh errors (ErrorStatus maps them).
+// outgoing request, over Config.Transport. The token goes only to the
+// origin (scheme, host and port) of the request the client was given: a
+// redirect to another origin, https to http included, is followed without
+// it. r must have passed Require or Optional. Errors are ErrLoginEnded,
+// ErrTokenExpired, ErrNoAccessToken (answer 401) or the client package's
+// refresh errors (ErrorStatus maps them).
 func (a *Auth) HTTPClient(r *http.Request) *http.Client {
 	return &http.Client{
-		Transport: &transport{st: stateFrom(r.Context()), base: http.DefaultTransport},
+		Transport: &transport{st: stateFrom(r.Context()), base: a.cfg.Transport},
 		Timeout:   30 * time.Second,
 	}
 }
@@ -183,6 +188,9 @@ type transport struct {
 }
 
 func (t *transport) RoundTrip(req *http.Request) (*http.Response, error) {
+	if !sameOriginAsFirst(req) {
+		return t.base.RoundTrip(req) // a redirect elsewhere: no token
+	}
 	tok, err := t.st.token(req.Context())
 	if err != nil {
 		if req.Body != nil {
@@ -193,4 +201,29 @@ func (t *transport) RoundTrip(req *http.Request) (*http.Response, error) {
 	out := req.Clone(req.Context())
 	tok.SetAuthHeader(out)
 	return t.base.RoundTrip(out)
+}
+
+// sameOriginAsFirst reports whether req, when http.Client follows a
+// redirect, goes to the origin of the first request of the chain.
+func sameOriginAsFirst(req *http.Request) bool {
+	first := req
+	for first.Response != nil && first.Response.Request != nil {
+		first = first.Response.Request
+	}
+	return first == req || origin(first.URL) == origin(req.URL)
+}
+
+// origin is u's scheme, host and port, with the scheme's default port made
+// explicit.
+func origin(u *url.URL) string {
+	scheme, port := strings.ToLower(u.Scheme), u.Port()
+	if port == "" {
+		switch scheme {
+		case "https":
+			port = "443"
+		case "http":
+			port = "80"
+		}
+	}
+	return scheme + "://" + strings.ToLower(u.Hostname()) + ":" + port
 }
