@@ -112,8 +112,20 @@ type fakeOP struct {
 
 func newFakeOP(t testing.TB) *fakeOP {
 	t.Helper()
+	return startFakeOP(t, httptest.NewServer)
+}
+
+// newFakeTLSOP is newFakeOP serving https; the client of op.config trusts
+// its certificate.
+func newFakeTLSOP(t testing.TB) *fakeOP {
+	t.Helper()
+	return startFakeOP(t, httptest.NewTLSServer)
+}
+
+func startFakeOP(t testing.TB, start func(http.Handler) *httptest.Server) *fakeOP {
+	t.Helper()
 	op := &fakeOP{}
-	op.srv = httptest.NewServer(op)
+	op.srv = start(op)
 	op.issuer = op.srv.URL
 	op.doc = op.defaultDoc(op.issuer)
 	op.jwks = []jose.JSONWebKey{} // "keys": [], not null

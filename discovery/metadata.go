@@ -95,9 +95,18 @@ func (m *Metadata) SupportsAuthMethod(method string) bool {
 
 // Validate checks what a relying party relies on: the issuer and the endpoints
 // of the authorization-code flow are present and are absolute URLs whose scheme
-// is https (http only for loopback hosts unless allowHTTP), and every other
-// endpoint given is such a URL too. It returns a *MetadataError.
+// is https, and every other endpoint given is such a URL too. The issuer may be
+// http on a loopback host (see CheckURL); endpoints may be http on loopback
+// hosts only when the issuer itself is such a loopback http issuer (a
+// development or test provider), never for an https issuer. allowHTTP accepts
+// http for the issuer and every endpoint. It returns a *MetadataError.
 func (m *Metadata) Validate(allowHTTP bool) error {
+	return m.validate(allowHTTP, isLoopbackHTTP(m.Issuer))
+}
+
+// validate is Validate, with loopbackHTTP saying whether endpoints may be
+// http on loopback hosts.
+func (m *Metadata) validate(allowHTTP, loopbackHTTP bool) error {
 	required := []struct{ name, value string }{
 		{"issuer", m.Issuer},
 		{"authorization_endpoint", m.AuthorizationEndpoint},
@@ -131,7 +140,7 @@ func (m *Metadata) Validate(allowHTTP bool) error {
 		if f.value == "" {
 			continue
 		}
-		if err := CheckURL(f.value, allowHTTP); err != nil {
+		if err := checkURL(f.value, allowHTTP, loopbackHTTP); err != nil {
 			return &MetadataError{Field: f.name, Reason: err.Error()}
 		}
 	}
@@ -143,6 +152,12 @@ func (m *Metadata) Validate(allowHTTP bool) error {
 // native apps, which lets development providers run on 127.0.0.1), or any
 // http URL when allowHTTP is set.
 func CheckURL(raw string, allowHTTP bool) error {
+	return checkURL(raw, allowHTTP, true)
+}
+
+// checkURL is CheckURL, with loopbackHTTP saying whether http is accepted on
+// loopback hosts.
+func checkURL(raw string, allowHTTP, loopbackHTTP bool) error {
 	u, err := url.Parse(raw)
 	if err != nil {
 		return fmt.Errorf("not a URL")
@@ -153,11 +168,20 @@ func CheckURL(raw string, allowHTTP bool) error {
 	switch {
 	case u.Scheme == "https":
 		return nil
-	case u.Scheme == "http" && (allowHTTP || IsLoopback(u.Hostname())):
+	case u.Scheme == "http" && (allowHTTP || loopbackHTTP && IsLoopback(u.Hostname())):
 		return nil
+	case u.Scheme == "http" && !loopbackHTTP:
+		return fmt.Errorf("scheme is http and the issuer is https")
 	case u.Scheme == "http":
 		return fmt.Errorf("scheme is http and host %q is not loopback", u.Hostname())
 	default:
 		return fmt.Errorf("scheme %q is not https", u.Scheme)
 	}
+}
+
+// isLoopbackHTTP reports whether raw is an http URL on a loopback host, the
+// issuer of a development or test provider.
+func isLoopbackHTTP(raw string) bool {
+	u, err := url.Parse(raw)
+	return err == nil && u.Scheme == "http" && IsLoopback(u.Hostname())
 }

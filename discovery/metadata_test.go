@@ -362,3 +362,123 @@ func FuzzParseMetadata(f *testing.F) {
 		}
 	})
 }
+
+// TestValidateLoopbackHTTP checks that http endpoints on loopback hosts are
+// accepted only from a provider that is itself a loopback http issuer (a
+// development or test provider): a public https issuer naming
+// http://127.0.0.1/... would have the relying party send codes and secrets
+// in clear to whatever listens on its own machine.
+func TestValidateLoopbackHTTP(t *testing.T) {
+	tests := []struct {
+		name      string
+		md        Metadata
+		allowHTTP bool
+		wantField string // "" means valid
+	}{
+		{
+			name: "https issuer, http loopback token_endpoint",
+			md: Metadata{
+				Issuer:                "https://op.example.com",
+				AuthorizationEndpoint: "https://op.example.com/authorize",
+				TokenEndpoint:         "http://127.0.0.1/token",
+				JWKSURI:               "https://op.example.com/jwks",
+			},
+			wantField: "token_endpoint",
+		},
+		{
+			name: "https issuer, http localhost jwks_uri",
+			md: Metadata{
+				Issuer:                "https://op.example.com",
+				AuthorizationEndpoint: "https://op.example.com/authorize",
+				TokenEndpoint:         "https://op.example.com/token",
+				JWKSURI:               "http://localhost:8080/jwks",
+			},
+			wantField: "jwks_uri",
+		},
+		{
+			name: "https issuer, http loopback userinfo_endpoint",
+			md: Metadata{
+				Issuer:                "https://op.example.com",
+				AuthorizationEndpoint: "https://op.example.com/authorize",
+				TokenEndpoint:         "https://op.example.com/token",
+				JWKSURI:               "https://op.example.com/jwks",
+				UserinfoEndpoint:      "http://[::1]/userinfo",
+			},
+			wantField: "userinfo_endpoint",
+		},
+		{
+			name: "https loopback issuer, http loopback token_endpoint",
+			md: Metadata{
+				Issuer:                "https://127.0.0.1:8443",
+				AuthorizationEndpoint: "https://127.0.0.1:8443/authorize",
+				TokenEndpoint:         "http://127.0.0.1:8080/token",
+				JWKSURI:               "https://127.0.0.1:8443/jwks",
+			},
+			wantField: "token_endpoint",
+		},
+		{
+			name: "https issuer, http loopback token_endpoint, InsecureAllowHTTP",
+			md: Metadata{
+				Issuer:                "https://op.example.com",
+				AuthorizationEndpoint: "https://op.example.com/authorize",
+				TokenEndpoint:         "http://127.0.0.1/token",
+				JWKSURI:               "https://op.example.com/jwks",
+			},
+			allowHTTP: true,
+		},
+		{
+			name: "http loopback issuer, http loopback endpoints",
+			md: Metadata{
+				Issuer:                "http://127.0.0.1:9999",
+				AuthorizationEndpoint: "http://localhost:9999/authorize",
+				TokenEndpoint:         "http://[::1]:9999/token",
+				JWKSURI:               "http://127.0.0.1:9999/jwks",
+				EndSessionEndpoint:    "http://127.0.0.1:9999/logout",
+			},
+		},
+		{
+			name: "http localhost issuer, https endpoints",
+			md: Metadata{
+				Issuer:                "http://localhost:9999",
+				AuthorizationEndpoint: "https://op.example.com/authorize",
+				TokenEndpoint:         "https://op.example.com/token",
+				JWKSURI:               "https://op.example.com/jwks",
+			},
+		},
+		{
+			name: "http loopback issuer, http public endpoint",
+			md: Metadata{
+				Issuer:                "http://127.0.0.1:9999",
+				AuthorizationEndpoint: "http://127.0.0.1:9999/authorize",
+				TokenEndpoint:         "http://op.example.com/token",
+				JWKSURI:               "http://127.0.0.1:9999/jwks",
+			},
+			wantField: "token_endpoint",
+		},
+		{
+			name: "http public issuer, http loopback endpoint, InsecureAllowHTTP",
+			md: Metadata{
+				Issuer:                "http://op.example.com",
+				AuthorizationEndpoint: "http://op.example.com/authorize",
+				TokenEndpoint:         "http://127.0.0.1/token",
+				JWKSURI:               "http://op.example.com/jwks",
+			},
+			allowHTTP: true,
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			err := tt.md.Validate(tt.allowHTTP)
+			if tt.wantField == "" {
+				if err != nil {
+					t.Fatalf("Validate: %v", err)
+				}
+				return
+			}
+			if err == nil {
+				t.Fatalf("Validate accepted %s = an http loopback URL of issuer %s", tt.wantField, tt.md.Issuer)
+			}
+			wantMetadataError(t, err, tt.wantField)
+		})
+	}
+}

@@ -43,7 +43,10 @@ type Config struct {
 	InsecureSkipIssuerCheck bool
 
 	// InsecureAllowHTTP accepts http URLs for the issuer and the endpoints
-	// on hosts other than loopback ones. Never use it in production.
+	// on any host. Without it, http is accepted only for a loopback issuer
+	// (http://127.0.0.1:port, http://localhost:port) and, for such an issuer
+	// alone, endpoints on loopback hosts; an https issuer's endpoints must
+	// all be https. Never use it in production.
 	InsecureAllowHTTP bool
 
 	// MinCacheAge and MaxCacheAge bound how long a fetched document or key
@@ -231,7 +234,10 @@ func (c *Config) checkMetadata(md *Metadata) error {
 	if md.Issuer != c.Issuer && !c.InsecureSkipIssuerCheck {
 		return &IssuerMismatchError{Expected: c.Issuer, Got: md.Issuer}
 	}
-	return md.Validate(c.InsecureAllowHTTP)
+	// Endpoints may be http on loopback hosts only for a loopback http
+	// issuer. The configured one decides: it is where the document came
+	// from, and the document's may differ (InsecureSkipIssuerCheck).
+	return md.validate(c.InsecureAllowHTTP, isLoopbackHTTP(c.Issuer))
 }
 
 func fetchError(u string, err error) error {

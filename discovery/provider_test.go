@@ -1062,3 +1062,39 @@ func TestNewStaticErrors(t *testing.T) {
 		})
 	}
 }
+
+// TestNewRefusesLoopbackHTTPForHTTPSIssuer discovers an https provider whose
+// document names an http endpoint on 127.0.0.1: refused, while the same
+// document from an http loopback issuer (the test provider) is accepted.
+func TestNewRefusesLoopbackHTTPForHTTPSIssuer(t *testing.T) {
+	t.Run("https issuer", func(t *testing.T) {
+		op := newFakeTLSOP(t)
+		op.edit(func() { op.doc["token_endpoint"] = "http://127.0.0.1:1/token" })
+		p, err := New(testContext(t), op.config(newClock()))
+		if err == nil {
+			p.Close()
+			t.Fatal("New accepted an http loopback token_endpoint from an https issuer")
+		}
+		wantMetadataError(t, err, "token_endpoint")
+	})
+	t.Run("https issuer, document naming a loopback http issuer", func(t *testing.T) {
+		op := newFakeTLSOP(t)
+		op.edit(func() {
+			op.doc["issuer"] = "http://127.0.0.1:1"
+			op.doc["token_endpoint"] = "http://127.0.0.1:1/token"
+		})
+		cfg := op.config(newClock())
+		cfg.InsecureSkipIssuerCheck = true
+		p, err := New(testContext(t), cfg)
+		if err == nil {
+			p.Close()
+			t.Fatal("New accepted an http loopback token_endpoint from an https issuer")
+		}
+		wantMetadataError(t, err, "token_endpoint")
+	})
+	t.Run("http loopback issuer", func(t *testing.T) {
+		op := newFakeOP(t)
+		op.edit(func() { op.doc["token_endpoint"] = "http://127.0.0.1:1/token" })
+		mustNew(t, op.config(newClock()))
+	})
+}
