@@ -65,7 +65,10 @@ type Config struct {
 	HMACSignatures bool
 
 	// HTTPClient makes the requests to the provider. If nil, a client with a
-	// 30-second timeout.
+	// 30-second timeout. It is not changed: each call uses a copy that
+	// follows redirects only on the origin of the endpoint called (token,
+	// userinfo, revocation, key set), then as the client's own CheckRedirect
+	// says.
 	HTTPClient *http.Client
 
 	// Provider is the discovered provider to use. If nil, New discovers

@@ -130,6 +130,10 @@ func providerError(err error) error {
 	var ne net.Error // *url.Error, returned for every transport failure, is one
 	var se *httpx.StatusError
 	switch {
+	case errors.Is(err, httpx.ErrRedirect):
+		// A redirect to another origin, or from https to http: the
+		// provider answered, not as an endpoint may.
+		return fmt.Errorf("%w: %w", ErrProviderResponse, err)
 	case errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded), errors.As(err, &ne):
 		return fmt.Errorf("%w: %w", ErrProviderUnavailable, err)
 	case errors.As(err, &se) && se.StatusCode >= 500:

@@ -14,4 +14,9 @@
 // A token naming an unknown key ID makes the key set be fetched again (OpenID
 // Connect Core 10.1.1), at most once per KeyRefetchInterval, so that a flood
 // of forged kids cannot make us hammer the provider.
+//
+// Endpoints must be https; http is accepted only for a loopback issuer
+// (http://127.0.0.1:port, a development provider) and its loopback
+// endpoints, or with InsecureAllowHTTP. Redirects are held to the same
+// rules at every hop, and the key set's to the origin of jwks_uri.
 package discovery

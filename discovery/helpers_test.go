@@ -105,9 +105,10 @@ type fakeOP struct {
 	jwksBody   []byte // if non-nil, served instead of jwks
 	jwksStatus int
 	jwksHeader http.Header
-	paths      []string      // the path of every request, in order
-	gate       chan struct{} // if non-nil, requests wait until it is closed
-	arrived    chan string   // if non-nil, gets each request's path on arrival
+	redirects  map[string]string // path → Location of a 302 answered instead
+	paths      []string          // the path of every request, in order
+	gate       chan struct{}     // if non-nil, requests wait until it is closed
+	arrived    chan string       // if non-nil, gets each request's path on arrival
 }
 
 func newFakeOP(t testing.TB) *fakeOP {
@@ -207,6 +208,10 @@ func (op *fakeOP) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 
 	op.mu.Lock()
 	defer op.mu.Unlock()
+	if loc, ok := op.redirects[r.URL.Path]; ok {
+		http.Redirect(w, r, loc, http.StatusFound)
+		return
+	}
 	var (
 		body   []byte
 		status int

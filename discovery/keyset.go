@@ -182,6 +182,7 @@ func (k *KeySet) fetch(ctx context.Context) ([]jose.JSONWebKey, error) {
 		defer cancel()
 		now := k.cfg.now()
 		u := k.uri()
+		// Redirects are followed only on the origin of jwks_uri (httpx.Get).
 		resp, body, err := httpx.Get(ctx, k.client, u, "application/jwk-set+json, application/json")
 		if err != nil {
 			return nil, k.failed(now, fetchError(u, err))

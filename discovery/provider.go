@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"net"
 	"net/http"
 	"strconv"
 	"strings"
@@ -29,7 +28,12 @@ type Config struct {
 	Issuer string
 
 	// HTTPClient makes every request to the provider. If nil, a client with
-	// a 30-second timeout is used.
+	// a 30-second timeout is used. Each request follows only the redirects
+	// that keep to the rules of the URL it was made for: the key set's stay
+	// on the origin of jwks_uri, the discovery document's may go elsewhere
+	// but, from an https issuer, never to http. The client itself is not
+	// changed: a copy gets the policy, then applies the client's own
+	// CheckRedirect.
 	HTTPClient *http.Client
 
 	// InsecureSkipIssuerCheck accepts a discovery document whose "issuer"
@@ -206,7 +210,10 @@ func (p *Provider) Refresh(ctx context.Context) (*Metadata, error) {
 
 func (p *Provider) fetch(ctx context.Context) (*cached[*Metadata], error) {
 	u := strings.TrimSuffix(p.cfg.Issuer, "/") + WellKnownPath
-	resp, body, err := httpx.Get(ctx, p.client, u, "application/json")
+	// The document may have moved to another origin (its issuer must still
+	// match), but every hop passes the checks an endpoint would.
+	redirects := httpx.Policy{CrossOrigin: true, AllowHTTP: p.cfg.InsecureAllowHTTP}
+	resp, body, err := redirects.Get(ctx, p.client, u, "application/json")
 	if err != nil {
 		return nil, fetchError(u, err)
 	}
@@ -321,10 +328,4 @@ func (b *background) close() {
 }
 
 // IsLoopback reports whether host is "localhost" or a loopback IP address.
-func IsLoopback(host string) bool {
-	if strings.EqualFold(host, "localhost") {
-		return true
-	}
-	ip := net.ParseIP(host)
-	return ip != nil && ip.IsLoopback()
-}
+func IsLoopback(host string) bool { return httpx.IsLoopback(host) }

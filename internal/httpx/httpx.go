@@ -1,6 +1,7 @@
 // Package httpx holds the HTTP plumbing shared by the packages that talk to a
-// provider: bounded reads, status classification and the context-carried client
-// that golang.org/x/oauth2 expects.
+// provider: bounded reads, status classification, the redirects a call may
+// follow (see Policy) and the context-carried client that golang.org/x/oauth2
+// expects.
 package httpx
 
 import (
@@ -38,9 +39,11 @@ func Client(c *http.Client) *http.Client {
 }
 
 // WithOAuth2Client returns ctx carrying c the way golang.org/x/oauth2 looks for
-// it. This is the one place the library uses that context-value idiom.
+// it, under the zero Policy: the token endpoint's redirects are followed only
+// on its own origin. This is the one place the library uses that
+// context-value idiom.
 func WithOAuth2Client(ctx context.Context, c *http.Client) context.Context {
-	return context.WithValue(ctx, oauth2.HTTPClient, Client(c))
+	return context.WithValue(ctx, oauth2.HTTPClient, Policy{}.Client(c))
 }
 
 // StatusError is a non-2xx answer.
@@ -56,10 +59,22 @@ func (e *StatusError) Error() string {
 // ErrTooLarge is returned for a body over MaxBody.
 var ErrTooLarge = errors.New("response body too large")
 
-// Do sends req with c and returns the body of a 2xx response, read up to
-// MaxBody. A non-2xx status yields a *StatusError.
+// Do sends req with c under the zero Policy (redirects followed only on the
+// origin of req) and returns the body of a 2xx response, read up to MaxBody.
+// A non-2xx status yields a *StatusError, a refused redirect an error
+// matching ErrRedirect.
 func Do(c *http.Client, req *http.Request) (*http.Response, []byte, error) {
-	resp, err := Client(c).Do(req)
+	return Policy{}.Do(c, req)
+}
+
+// Get fetches url with an Accept header under the zero Policy.
+func Get(ctx context.Context, c *http.Client, url, accept string) (*http.Response, []byte, error) {
+	return Policy{}.Get(ctx, c, url, accept)
+}
+
+// Do is Do under p.
+func (p Policy) Do(c *http.Client, req *http.Request) (*http.Response, []byte, error) {
+	resp, err := p.Client(c).Do(req)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -77,14 +92,14 @@ func Do(c *http.Client, req *http.Request) (*http.Response, []byte, error) {
 	return resp, body, nil
 }
 
-// Get fetches url with an Accept header.
-func Get(ctx context.Context, c *http.Client, url, accept string) (*http.Response, []byte, error) {
+// Get is Get under p.
+func (p Policy) Get(ctx context.Context, c *http.Client, url, accept string) (*http.Response, []byte, error) {
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
 	if err != nil {
 		return nil, nil, err
 	}
 	req.Header.Set("Accept", accept)
-	return Do(c, req)
+	return p.Do(c, req)
 }
 
 // MediaType returns the media type of resp's Content-Type, lowercased and
