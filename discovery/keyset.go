@@ -32,25 +32,32 @@ var SignatureAlgorithms = []string{
 // re-fetched in the background when its cache age passes, and re-fetched at
 // once when a token names a key ID it does not hold, at most once per
 // Config.KeyRefetchInterval. It implements go-oidc's oidc.KeySet.
+//
+// The keys are those of the jwks_uri the current metadata names: when a
+// refreshed discovery document names another, the keys fetched from the old
+// one are no longer used, the new set is fetched before the next
+// verification, and a failure to fetch it fails the verification.
 type KeySet struct {
-	uri    func() string
+	uri    func() string // the current jwks_uri
 	client *http.Client
 	cfg    *Config
 	bg     *background
 
-	mu        sync.RWMutex // guards keys, stale, refetched and failure
+	mu        sync.RWMutex // guards keys, from, stale, refetched and failure
 	keys      []jose.JSONWebKey
+	from      string    // the jwks_uri keys were fetched from
 	stale     time.Time // when keys should be re-fetched in the background
 	refetched time.Time // start of the last re-fetch for an unknown kid
-	failure   *failure  // the last failed fetch while no keys are held
+	failure   *failure  // the last failed fetch from a URI whose keys are not held
 
-	fetches flight.Group[[]jose.JSONWebKey]
+	fetches flight.Group[[]jose.JSONWebKey] // keyed by jwks_uri
 }
 
 // failure is a failed fetch, repeated to callers for KeyRefetchInterval so
 // that, while the provider's key endpoint is down, tokens do not each cause
 // a request.
 type failure struct {
+	uri string
 	at  time.Time
 	err error
 }
@@ -136,20 +143,22 @@ func verifyWith(keys []jose.JSONWebKey, kid, alg string, verify func(crypto.Publ
 	}
 }
 
-// current returns the cached keys, fetching them on first use and starting a
-// background re-fetch when they are stale.
+// current returns the cached keys of the current jwks_uri, fetching them on
+// first use or when the metadata names another jwks_uri than the one they
+// came from, and starting a background re-fetch when they are stale.
 func (k *KeySet) current(ctx context.Context) ([]jose.JSONWebKey, error) {
+	u := k.uri()
 	k.mu.RLock()
-	keys, stale, failed := k.keys, k.stale, k.failure
+	keys, from, stale, failed := k.keys, k.from, k.stale, k.failure
 	k.mu.RUnlock()
-	if keys == nil {
-		if failed != nil && k.cfg.now().Sub(failed.at) < k.cfg.KeyRefetchInterval {
+	if keys == nil || from != u {
+		if failed != nil && failed.uri == u && k.cfg.now().Sub(failed.at) < k.cfg.KeyRefetchInterval {
 			return nil, failed.err
 		}
-		return k.fetch(ctx)
+		return k.fetch(ctx, u)
 	}
 	if k.cfg.now().After(stale) {
-		k.bg.start("jwks", func(ctx context.Context) { k.fetch(ctx) })
+		k.bg.start("jwks", func(ctx context.Context) { k.fetch(ctx, k.uri()) })
 	}
 	return keys, nil
 }
@@ -167,46 +176,53 @@ func (k *KeySet) refetch(ctx context.Context) ([]jose.JSONWebKey, error) {
 	}
 	k.refetched = now
 	k.mu.Unlock()
-	return k.fetch(ctx)
+	return k.fetch(ctx, k.uri())
 }
 
 // Refresh fetches the key set now, sharing a fetch already under way.
 func (k *KeySet) Refresh(ctx context.Context) error {
-	_, err := k.fetch(ctx)
+	_, err := k.fetch(ctx, k.uri())
 	return err
 }
 
-func (k *KeySet) fetch(ctx context.Context) ([]jose.JSONWebKey, error) {
-	keys, _, err := k.fetches.Do(ctx, "", func(context.Context) ([]jose.JSONWebKey, error) {
+// fetch fetches the key set at u, sharing a fetch of u already under way,
+// and keeps it if u is still the current jwks_uri when it arrives.
+func (k *KeySet) fetch(ctx context.Context, u string) ([]jose.JSONWebKey, error) {
+	keys, _, err := k.fetches.Do(ctx, u, func(context.Context) ([]jose.JSONWebKey, error) {
 		ctx, cancel := context.WithTimeout(k.bg.ctx, httpx.DefaultTimeout)
 		defer cancel()
 		now := k.cfg.now()
-		u := k.uri()
 		// Redirects are followed only on the origin of jwks_uri (httpx.Get).
 		resp, body, err := httpx.Get(ctx, k.client, u, "application/jwk-set+json, application/json")
 		if err != nil {
-			return nil, k.failed(now, fetchError(u, err))
+			return nil, k.failed(u, now, fetchError(u, err))
 		}
 		keys, err := ParseKeySet(body)
 		if err != nil {
-			return nil, k.failed(now, err)
+			return nil, k.failed(u, now, err)
 		}
-		k.mu.Lock()
-		k.keys, k.stale, k.failure = keys, now.Add(cacheAge(resp.Header, k.cfg)), nil
-		k.mu.Unlock()
+		// A set that arrives after the metadata moved on to another
+		// jwks_uri answers the callers who asked for it, but is not kept.
+		if k.uri() == u {
+			k.mu.Lock()
+			k.keys, k.from, k.stale, k.failure = keys, u, now.Add(cacheAge(resp.Header, k.cfg)), nil
+			k.mu.Unlock()
+		}
 		return keys, nil
 	})
 	return keys, err
 }
 
-// failed records a failed fetch: cached keys are tried again after
-// MinCacheAge; without keys, err is repeated for KeyRefetchInterval.
-func (k *KeySet) failed(now time.Time, err error) error {
+// failed records a failed fetch from u: keys held from u are tried again
+// after MinCacheAge; without them (none yet, or only keys of another
+// jwks_uri, which are not used), err is repeated for KeyRefetchInterval.
+func (k *KeySet) failed(u string, now time.Time, err error) error {
 	k.mu.Lock()
 	defer k.mu.Unlock()
-	k.stale = now.Add(k.cfg.MinCacheAge)
-	if k.keys == nil {
-		k.failure = &failure{at: now, err: err}
+	if k.keys != nil && k.from == u {
+		k.stale = now.Add(k.cfg.MinCacheAge)
+	} else {
+		k.failure = &failure{uri: u, at: now, err: err}
 	}
 	return err
 }

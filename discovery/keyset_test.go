@@ -588,6 +588,82 @@ func TestKeySetBackgroundRefresh(t *testing.T) {
 	wantHits(4)
 }
 
+// TestKeySetFollowsJWKSURI moves the provider's key set to another jwks_uri:
+// once the refreshed metadata names it, the keys fetched from the old URI are
+// no longer trusted (they could otherwise stay for up to MaxCacheAge), the
+// new set is fetched before the next verification, and a failure to fetch it
+// is not made good with the old keys.
+func TestKeySetFollowsJWKSURI(t *testing.T) {
+	oldKey := key("rsa1", jose.RS256, "old")
+	newKey := key("ec256", jose.ES256, "new")
+	setup := func(t *testing.T) (clk *clock, op, moved *fakeOP, p *Provider) {
+		clk = newClock()
+		op, p = newKeySetOP(t, clk, oldKey)
+		moved = newFakeOP(t)
+		moved.publish(newKey)
+		if _, err := p.KeySet().VerifySignature(testContext(t), sign(t, oldKey, "old", "x")); err != nil {
+			t.Fatalf("token of the published key: %v", err)
+		}
+		op.edit(func() { op.doc["jwks_uri"] = moved.issuer + "/jwks" })
+		if _, err := p.Refresh(testContext(t)); err != nil {
+			t.Fatalf("metadata refresh: %v", err)
+		}
+		return clk, op, moved, p
+	}
+
+	t.Run("new set fetched", func(t *testing.T) {
+		_, op, moved, p := setup(t)
+		ks := p.KeySet()
+
+		if _, err := ks.VerifySignature(testContext(t), sign(t, oldKey, "old", "x")); err == nil {
+			t.Fatal("a token of the old jwks_uri's key verified after the metadata named another")
+		} else if !errors.Is(err, ErrUnknownKey) {
+			t.Errorf("token of the old key: err = %v, want ErrUnknownKey", err)
+		}
+		payload, err := ks.VerifySignature(testContext(t), sign(t, newKey, "new", "y"))
+		if err != nil {
+			t.Fatalf("token of the new key set: %v", err)
+		}
+		if string(payload) != "y" {
+			t.Errorf("payload = %q, want %q", payload, "y")
+		}
+		if got := op.jwksHits.Load(); got != 1 {
+			t.Errorf("old jwks_uri fetched %d times, want 1 (before the move only)", got)
+		}
+		if got := moved.jwksHits.Load(); got == 0 {
+			t.Error("new jwks_uri never fetched")
+		}
+	})
+
+	t.Run("new set unreachable", func(t *testing.T) {
+		clk, op, moved, p := setup(t)
+		ks := p.KeySet()
+		moved.edit(func() { moved.jwksStatus = http.StatusServiceUnavailable })
+
+		for range 3 {
+			_, err := ks.VerifySignature(testContext(t), sign(t, oldKey, "old", "x"))
+			if err == nil {
+				t.Fatal("a token of the old jwks_uri's key verified while the new one is down")
+			}
+			wantStatus(t, err, http.StatusServiceUnavailable)
+		}
+		if got := op.jwksHits.Load(); got != 1 {
+			t.Errorf("old jwks_uri fetched %d times, want 1 (before the move only)", got)
+		}
+		// As with a first fetch, the failure is repeated for
+		// KeyRefetchInterval without a request.
+		if got := moved.jwksHits.Load(); got != 1 {
+			t.Errorf("new jwks_uri fetched %d times, want 1", got)
+		}
+
+		moved.edit(func() { moved.jwksStatus = 0 })
+		clk.Advance(10 * time.Second)
+		if _, err := ks.VerifySignature(testContext(t), sign(t, newKey, "new", "y")); err != nil {
+			t.Errorf("once the new jwks_uri answers: %v", err)
+		}
+	})
+}
+
 func TestKeySetRefreshShared(t *testing.T) {
 	op, p := newKeySetOP(t, newClock(), key("ec256", jose.ES256, "k"))
 	ks := p.KeySet()
