@@ -32,9 +32,6 @@ var (
 	ErrNoAccessToken = errors.New("middleware: session has no access token")
 )
 
-// refreshName is the name refresh results are sealed under.
-const refreshName = "oidcrp_refresh"
-
 // refreshDue reports whether s's access token expires within the leeway:
 // RefreshLeeway, but never more than a quarter of the token's lifetime. A
 // token of unknown expiry is never due.
@@ -81,27 +78,34 @@ func (a *Auth) refreshed(ctx context.Context, s *session.Session) (*session.Sess
 	start := a.now().Truncate(time.Millisecond)
 	for range 3 {
 		old := s
-		sealed, err := a.cfg.Coordinator.Do(ctx, refreshKey(old.RefreshToken), a.cfg.RefreshGrace, func(ctx context.Context) ([]byte, error) {
+		key := refreshKey(old.RefreshToken, old.AccessToken)
+		sealed, err := a.cfg.Coordinator.Do(ctx, key, a.cfg.RefreshGrace, func(ctx context.Context) ([]byte, error) {
 			tokens, err := a.rp.Refresh(ctx, old.RefreshToken, old.IDToken)
 			if err != nil {
 				return nil, err
 			}
 			result := &session.Session{
+				Subject:      old.Subject,
 				IDToken:      tokens.RawIDToken,
 				AccessToken:  tokens.AccessToken,
 				RefreshToken: tokens.RefreshToken,
 				Expiry:       tokens.Expiry,
 				RefreshedAt:  a.now(),
 			}
-			v, err := a.sessions.Seal(refreshName, result)
+			// Sealed under the key: a result can only be opened as the
+			// answer to the refresh it was made for.
+			v, err := a.sessions.Seal(key, result)
 			return []byte(v), err
 		})
 		if err != nil {
 			return nil, err
 		}
 		var result session.Session
-		if err := a.sessions.Open(refreshName, string(sealed), &result); err != nil {
+		if err := a.sessions.Open(key, string(sealed), &result); err != nil {
 			return nil, err
+		}
+		if result.Subject != old.Subject {
+			return nil, fmt.Errorf("%w: refresh result of %q for a session of %q", client.ErrSubjectMismatch, result.Subject, old.Subject)
 		}
 		next := *old
 		next.AccessToken, next.RefreshToken = result.AccessToken, result.RefreshToken
@@ -112,8 +116,8 @@ func (a *Auth) refreshed(ctx context.Context, s *session.Session) (*session.Sess
 		next.LastSeen = a.now()
 		s = &next
 		// A result remembered from an earlier refresh may be due itself (its
-		// grace outlived the token): follow the chain with its refresh
-		// token. A result made just now is used as it is.
+		// grace outlived the token): refresh it in turn, under its own key.
+		// A result made just now is used as it is.
 		if !result.RefreshedAt.Before(start) || !a.refreshDue(s) || s.RefreshToken == "" {
 			break
 		}
@@ -121,10 +125,17 @@ func (a *Auth) refreshed(ctx context.Context, s *session.Session) (*session.Sess
 	return s, nil
 }
 
-// refreshKey names the refresh of refreshToken without revealing it.
-func refreshKey(refreshToken string) string {
-	sum := sha256.Sum256([]byte(refreshToken))
-	return "refresh:" + base64.RawURLEncoding.EncodeToString(sum[:18])
+// refreshKey names one refresh without revealing its tokens: that of
+// refreshToken, replacing accessToken. With providers that do not rotate
+// refresh tokens, the refresh token alone would name every refresh of a
+// session, and the first one's result would be served again, expired.
+func refreshKey(refreshToken, accessToken string) string {
+	h := sha256.New()
+	h.Write([]byte(refreshToken))
+	h.Write([]byte{0})
+	h.Write([]byte(accessToken))
+	var sum [sha256.Size]byte
+	return "refresh:" + base64.RawURLEncoding.EncodeToString(h.Sum(sum[:0])[:18])
 }
 
 // token returns the session's access token, refreshing it first when due.

@@ -1,11 +1,15 @@
 package middleware_test
 
 import (
+	"context"
 	"errors"
 	"net/http"
+	"strings"
+	"sync"
 	"testing"
 	"time"
 
+	"github.com/oidcrp/oidcrp/client"
 	"github.com/oidcrp/oidcrp/middleware"
 	"github.com/oidcrp/oidcrp/oidctest"
 )
@@ -205,5 +209,58 @@ func TestRefreshChain(t *testing.T) {
 	}
 	if s := h.op.Stats(); s.RefreshGrants != 2 || s.RefreshTokenReuses != 0 || s.FailedGrants != 0 {
 		t.Fatalf("stats %+v", s)
+	}
+}
+
+// firstResultCoordinator is a Coordinator gone bad (a shared store someone
+// can write to): it remembers the first result of any refresh and hands it
+// out for every key after.
+type firstResultCoordinator struct {
+	mu    sync.Mutex // guards first
+	first []byte
+}
+
+func (c *firstResultCoordinator) Do(ctx context.Context, key string, ttl time.Duration, fn func(context.Context) ([]byte, error)) ([]byte, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.first != nil {
+		return c.first, nil
+	}
+	v, err := fn(ctx)
+	if err == nil {
+		c.first = v
+	}
+	return v, err
+}
+
+// TestRefreshResultBoundToItsRefresh: a refresh result handed out for
+// another refresh (another user's) is refused, and the session never takes
+// its tokens.
+func TestRefreshResultBoundToItsRefresh(t *testing.T) {
+	users := []oidctest.User{oidctest.DefaultUser, {Subject: "bob", Claims: map[string]any{"email": "bob@example.com"}}}
+	h := newHarness(t, refreshing(options{
+		provider: oidctest.Config{Users: users},
+		auth: middleware.Config{
+			Coordinator: &firstResultCoordinator{},
+			AuthRequest: func(r *http.Request) client.AuthRequest {
+				return client.AuthRequest{LoginHint: r.URL.Query().Get("hint")}
+			},
+		},
+	}))
+	bob, alice := oidctest.NewBrowser(), oidctest.NewBrowser()
+	if p, err := bob.Get(ctx(t), h.srv.URL+"/auth/login?hint=bob&return_to=/me"); err != nil || !strings.Contains(string(p.Body), `"sub":"bob"`) {
+		t.Fatalf("bob's login: %v %v", p, err)
+	}
+	h.login(t, alice, "")
+	_, aliceToken := h.token(t, alice)
+	h.clock.Advance(2 * time.Minute)
+	status, bobToken := h.token(t, bob) // refreshes bob's tokens: the coordinator keeps the result
+	if status != http.StatusOK {
+		t.Fatalf("bob's refresh: %d %s", status, bobToken)
+	}
+	status, got := h.token(t, alice) // the coordinator hands alice bob's result
+	t.Logf("alice's request after the coordinator handed her bob's result: %d", status)
+	if got == bobToken || got == aliceToken && status == http.StatusOK {
+		t.Fatalf("alice's request got %d %q: bob's refreshed token %v, her own stale one %v", status, got, got == bobToken, got == aliceToken)
 	}
 }

@@ -220,6 +220,44 @@ func TestUserinfoRefreshUnderConcurrency(t *testing.T) {
 	}
 }
 
+// TestUserinfoRefreshNonRotating: a provider that does not rotate refresh
+// tokens, with access tokens of 2 s. Each expiry costs one refresh grant,
+// and no request is served the previous refresh's token, expired by then:
+// two expiries, two grants, every call 200.
+func TestUserinfoRefreshNonRotating(t *testing.T) {
+	op := oidctest.NewServer(oidctest.Config{AccessTokenTTL: 2 * time.Second})
+	defer op.Close()
+	app := startApp(t, providerVars(op, "openid profile email offline_access"))
+	b := oidctest.NewBrowser()
+	if p, err := b.Get(testContext(t), app+"/auth/login"); err != nil || p.StatusCode != http.StatusOK {
+		t.Fatalf("login: %v %v", p, err)
+	}
+	for round := 1; round <= 2; round++ {
+		time.Sleep(2100 * time.Millisecond) // past the access token's expiry
+		const n = 20
+		var wg sync.WaitGroup
+		statuses := make([]int, n)
+		for i := range n {
+			wg.Go(func() {
+				p, err := b.Get(testContext(t), app+"/userinfo", "Accept", "application/json")
+				if err != nil {
+					t.Error(err)
+					return
+				}
+				statuses[i] = p.StatusCode
+			})
+		}
+		wg.Wait()
+		s := op.Stats()
+		t.Logf("round %d: statuses %v, provider saw %d refresh grants", round, statuses, s.RefreshGrants)
+		for _, status := range statuses {
+			if status != http.StatusOK || s.RefreshGrants != round {
+				t.Fatalf("round %d: statuses %v, stats %+v; want all 200 and %d grants", round, statuses, s, round)
+			}
+		}
+	}
+}
+
 // TestRefreshFailures: invalid_grant ends the session; a provider that is
 // down fails the request with 502 but keeps the session, which recovers.
 func TestRefreshFailures(t *testing.T) {
