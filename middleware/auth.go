@@ -5,16 +5,23 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"net/url"
 	"time"
 
 	"github.com/oidcrp/oidcrp/client"
+	"github.com/oidcrp/oidcrp/discovery"
 	"github.com/oidcrp/oidcrp/session"
 )
 
 // Config joins a relying party and a session manager into handlers.
 // RP and Sessions are required; every other field has a working zero value.
 type Config struct {
-	RP       *client.RP
+	RP *client.RP
+
+	// Sessions keeps sessions and login flows. When RP's redirect URL is
+	// https, its cookies are made Secure, with the "__Host-" prefix, on
+	// every request (session.Manager.WithSecure), as an app behind a
+	// TLS-terminating proxy needs.
 	Sessions *session.Manager
 
 	// LoginPath is where the Login handler is mounted; Require sends
@@ -125,5 +132,21 @@ func New(cfg Config) (*Auth, error) {
 	if cfg.Transport == nil {
 		cfg.Transport = http.DefaultTransport
 	}
-	return &Auth{cfg: cfg, rp: cfg.RP, sessions: cfg.Sessions, now: cfg.Sessions.Config().Now}, nil
+	// An app whose redirect URL is https is served over TLS, even when TLS
+	// ends at a proxy and the app sees plain HTTP: its cookies must be
+	// Secure, whatever the request says.
+	sessions := cfg.Sessions
+	redirect, err := url.Parse(cfg.RP.Config().RedirectURL)
+	if err != nil {
+		return nil, fmt.Errorf("%w: RP's RedirectURL: %v", ErrInvalidConfig, err)
+	}
+	switch secure := sessions.Config().Secure; {
+	case redirect.Scheme == "https" && !secure:
+		sessions = sessions.WithSecure()
+	case redirect.Scheme == "http" && secure && !discovery.IsLoopback(redirect.Hostname()):
+		cfg.Logger.Warn("oidcrp: session cookies are Secure but the redirect URL is http: browsers will not send them back; use an https redirect URL",
+			"redirect_url", cfg.RP.Config().RedirectURL)
+	}
+	cfg.Sessions = sessions
+	return &Auth{cfg: cfg, rp: cfg.RP, sessions: sessions, now: sessions.Config().Now}, nil
 }

@@ -136,9 +136,17 @@ func (m *Manager) dropOldFlows(w http.ResponseWriter, r *http.Request) {
 		name, value string
 		issued      time.Time
 	}
+	prefix := m.cookie(r, m.cfg.FlowCookieName+"_").Name
+	n := 0
+	for _, line := range r.Header["Cookie"] {
+		n += strings.Count(line, prefix) // at least the number of flow cookies
+	}
+	if n < m.cfg.MaxFlows {
+		return // the usual case, without allocating
+	}
 	limit := 2 * m.cfg.MaxFlows
 	flows := make([]pending, 0, limit)
-	cookiesWithPrefix(r, m.cookie(r, m.cfg.FlowCookieName+"_").Name, func(name, value string) bool {
+	cookiesWithPrefix(r, prefix, func(name, value string) bool {
 		flows = append(flows, pending{name: name, value: value})
 		return len(flows) < limit
 	})

@@ -53,8 +53,10 @@ type Config struct {
 	FlowCookieName string
 
 	// Secure marks cookies Secure, with the "__Host-" prefix, on every
-	// request: set it when TLS ends at a proxy in front of the app. Without
-	// it they are Secure on requests that came over TLS (r.TLS != nil).
+	// request, as needed when TLS ends at a proxy in front of the app.
+	// Without it they are Secure on requests that came over TLS (r.TLS !=
+	// nil). The middleware package sets it when the app's redirect URL is
+	// https (see WithSecure).
 	Secure bool
 
 	// SameSite is the cookies' SameSite attribute. If zero, Lax, which lets
@@ -174,6 +176,19 @@ func New(cfg Config) (*Manager, error) {
 		c.Replay = rc
 	}
 	return m, nil
+}
+
+// WithSecure returns a Manager that shares m's codecs, store and caches
+// but marks every cookie Secure, with the "__Host-" prefix (Config.Secure).
+// The middleware package uses it when the app's redirect URL is https, so
+// that cookies stay Secure when TLS ends at a proxy in front of the app.
+func (m *Manager) WithSecure() *Manager {
+	if m.cfg.Secure {
+		return m
+	}
+	c := *m
+	c.cfg.Secure = true
+	return &c
 }
 
 // Config returns the configuration with defaults filled in.

@@ -338,3 +338,24 @@ func TestCrossOriginLogoutRefused(t *testing.T) {
 		t.Fatalf("/me after logout: %d", status)
 	}
 }
+
+// TestSecureCookiesBehindProxy: with an https OIDC_REDIRECT_URL, the app is
+// served over TLS by a proxy in front of it, and its cookies are Secure
+// with the __Host- prefix although it sees plain HTTP.
+func TestSecureCookiesBehindProxy(t *testing.T) {
+	app := startApp(t, map[string]string{"OIDC_REDIRECT_URL": "https://app.example.com/auth/callback"})
+	resp, err := noRedirect.Get(app + "/auth/login")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	cookies := resp.Header["Set-Cookie"]
+	if resp.StatusCode != http.StatusFound || len(cookies) != 1 || !strings.HasPrefix(cookies[0], "__Host-") || !strings.Contains(cookies[0], "; Secure") {
+		t.Fatalf("login: %d %q; want one Secure __Host- cookie", resp.StatusCode, cookies)
+	}
+}
+
+var noRedirect = &http.Client{
+	CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
+	Timeout:       10 * time.Second,
+}
