@@ -68,7 +68,8 @@ var protocolClaims = []string{"iss", "aud", "exp", "iat", "nbf", "nonce", "at_ha
 // keptClaims returns the claims to keep in the session besides the ID token:
 // when Config.UserInfo is set and the provider has the endpoint, those of
 // userinfo (whose sub must be the ID token's, OpenID Connect Core 5.3.2) that
-// the ID token does not already carry with the same value. The ID token's
+// the ID token does not already carry with the same value, protocol claims
+// (iss, aud, iat, ...) left out. The ID token's
 // own claims are read from it when asked for (Claims), not stored twice: a
 // session cookie has no byte to spare.
 func (a *Auth) keptClaims(ctx context.Context, tokens *client.Tokens) ([]byte, error) {
@@ -90,6 +91,11 @@ func (a *Auth) keptClaims(ctx context.Context, tokens *client.Tokens) ([]byte, e
 		if t, ok := inToken[k]; ok && bytes.Equal(t, v) {
 			delete(extra, k)
 		}
+	}
+	// Claims about a token, not the user, may come with userinfo (Ory
+	// Hydra's carries iat, iss, aud ...): they are the ID token's business.
+	for _, c := range protocolClaims {
+		delete(extra, c)
 	}
 	if len(extra) == 0 {
 		return nil, nil

@@ -3,6 +3,7 @@ package middleware_test
 import (
 	"context"
 	"errors"
+	"maps"
 	"net/http"
 	"strings"
 	"sync"
@@ -181,6 +182,33 @@ func TestClaimsFromIDTokenAndUserinfo(t *testing.T) {
 	for _, c := range []string{"iss", "aud", "exp", "iat", "nonce", "at_hash", "sid"} {
 		if _, ok := claims[c]; ok {
 			t.Errorf("protocol claim %q among the user's claims", c)
+		}
+	}
+}
+
+// TestUserinfoProtocolClaims: a userinfo answer that carries protocol
+// claims with values of its own (Ory Hydra's carries iat, iss, aud,
+// auth_time ...) adds none of them to the user's claims.
+func TestUserinfoProtocolClaims(t *testing.T) {
+	h := newHarness(t, options{auth: middleware.Config{UserInfo: true}})
+	protocol := map[string]any{
+		"iss": "https://userinfo.example.com", "aud": []string{"someone"}, "exp": 4102444800, "iat": 1700000000,
+		"nbf": 1700000000, "auth_time": 1700000000, "nonce": "n", "at_hash": "h", "c_hash": "c", "azp": "x",
+		"jti": "j", "sid": "other-sid",
+	}
+	h.op.SetHooks(oidctest.Hooks{UserInfo: func(c map[string]any) {
+		maps.Copy(c, protocol)
+		c["department"] = "R&D"
+	}})
+	b, _ := h.loggedIn(t)
+	_, me := h.me(t, b)
+	claims := me["claims"].(map[string]any)
+	if claims["department"] != "R&D" || claims["sub"] != "alice" {
+		t.Fatalf("claims = %v", claims)
+	}
+	for c := range protocol {
+		if v, ok := claims[c]; ok {
+			t.Errorf("userinfo's protocol claim %s = %v among the user's claims", c, v)
 		}
 	}
 }
