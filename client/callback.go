@@ -57,18 +57,13 @@ func ParseAuthResponse(query url.Values) (*AuthResponse, error) {
 	return &r, nil
 }
 
-// Callback completes the login: it checks the authorization response in
-// query against flow, exchanges the code (with the PKCE verifier) and
-// verifies the ID token. In order:
-//   - the iss parameter, when present or when the provider advertises it,
-//     must be the issuer (RFC 9207): ErrIssuerMismatch, ErrMissingIssuer;
-//   - state must equal flow.State, compared in constant time: ErrStateMismatch;
-//   - an error response yields an *AuthError;
-//   - the code is exchanged: *TokenError, ErrProviderUnavailable, ErrProviderResponse;
-//   - the response must be a Bearer token with an ID token: ErrProviderResponse;
-//   - the ID token is verified with flow's nonce and max_age and the access
-//     token's hash (see VerifyIDToken).
-func (rp *RP) Callback(ctx context.Context, flow Flow, query url.Values) (*Tokens, error) {
+// CheckAuthResponse reads the callback query (ParseAuthResponse) and makes
+// the checks that need no Flow: no repeated parameter (ErrMalformedResponse)
+// and the iss parameter, which must be the issuer when present or when the
+// provider advertises it (RFC 9207: ErrIssuerMismatch, ErrMissingIssuer).
+// Callback makes them first; a caller may make them before it spends
+// anything on the response, such as the one use of a login attempt.
+func (rp *RP) CheckAuthResponse(query url.Values) (*AuthResponse, error) {
 	resp, err := ParseAuthResponse(query)
 	if err != nil {
 		return nil, err
@@ -82,6 +77,26 @@ func (rp *RP) Callback(ctx context.Context, flow Flow, query url.Values) (*Token
 	case md.AuthorizationResponseISSParameterSupported:
 		return nil, ErrMissingIssuer
 	}
+	return resp, nil
+}
+
+// Callback completes the login: it checks the authorization response in
+// query against flow, exchanges the code (with the PKCE verifier) and
+// verifies the ID token. In order:
+//   - the iss parameter, when present or when the provider advertises it,
+//     must be the issuer (RFC 9207): ErrIssuerMismatch, ErrMissingIssuer;
+//   - state must equal flow.State, compared in constant time: ErrStateMismatch;
+//   - an error response yields an *AuthError;
+//   - the code is exchanged: *TokenError, ErrProviderUnavailable, ErrProviderResponse;
+//   - the response must be a Bearer token with an ID token: ErrProviderResponse;
+//   - the ID token is verified with flow's nonce and max_age and the access
+//     token's hash (see VerifyIDToken).
+func (rp *RP) Callback(ctx context.Context, flow Flow, query url.Values) (*Tokens, error) {
+	resp, err := rp.CheckAuthResponse(query)
+	if err != nil {
+		return nil, err
+	}
+	md := rp.provider.Metadata()
 	if flow.State == "" || subtle.ConstantTimeCompare([]byte(resp.State), []byte(flow.State)) != 1 {
 		return nil, ErrStateMismatch
 	}

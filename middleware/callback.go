@@ -20,6 +20,13 @@ import (
 func (a *Auth) Callback() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		query := r.URL.Query()
+		// What needs no login attempt is checked first, so that a response
+		// naming another issuer spends nothing (no record in the replay
+		// cache).
+		if _, err := a.rp.CheckAuthResponse(query); err != nil {
+			a.fail(w, r, err)
+			return
+		}
 		data, err := a.sessions.TakeFlow(w, r, query.Get("state"))
 		if err != nil {
 			a.fail(w, r, err)

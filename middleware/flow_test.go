@@ -1,13 +1,17 @@
 package middleware_test
 
 import (
+	"context"
 	"net/http"
 	"net/url"
 	"strings"
+	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/oidcrp/oidcrp/middleware"
 	"github.com/oidcrp/oidcrp/oidctest"
+	"github.com/oidcrp/oidcrp/session"
 )
 
 // TestLoginLogout drives a whole login and logout with a cookie-jar client.
@@ -263,5 +267,50 @@ func TestAbandonedLogins(t *testing.T) {
 	// The newest login still completes.
 	if p := h.login(t, b, ""); p.StatusCode != http.StatusOK {
 		t.Fatalf("login: %v", p)
+	}
+}
+
+// countingReplay is a replay cache that counts the keys it records.
+type countingReplay struct {
+	cache *session.MemoryReplayCache
+	n     atomic.Int64
+}
+
+func (c *countingReplay) Use(ctx context.Context, key string, expires time.Time) (bool, error) {
+	c.n.Add(1)
+	return c.cache.Use(ctx, key, expires)
+}
+
+// TestCallbackOtherIssuerSpendsNothing: a callback whose iss names another
+// issuer is refused before the login attempt is taken: it records nothing
+// in the replay cache (whose memory form holds a bounded number of keys),
+// and the user's own callback still completes the login.
+func TestCallbackOtherIssuerSpendsNothing(t *testing.T) {
+	replay := &countingReplay{cache: session.NewMemoryReplayCache()}
+	h := newHarness(t, options{session: session.Config{Replay: replay}})
+	b := oidctest.NewBrowser()
+	resp, err := b.Client.Get(h.srv.URL + "/auth/login")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	resp, err = b.Client.Get(resp.Header.Get("Location"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	cb, _ := url.Parse(resp.Header.Get("Location"))
+	forged := *cb
+	q := cb.Query()
+	q.Set("iss", "https://evil.example.com")
+	forged.RawQuery = q.Encode()
+	if p, err := b.Get(ctx(t), forged.String()); err != nil || p.StatusCode != http.StatusBadRequest {
+		t.Fatalf("callback from another issuer: %v %v", p, err)
+	}
+	if n := replay.n.Load(); n != 0 {
+		t.Fatalf("the forged callback recorded %d replay keys", n)
+	}
+	if p, err := b.Get(ctx(t), cb.String()); err != nil || p.StatusCode != http.StatusOK {
+		t.Fatalf("the user's own callback after the forged one: %v %v", p, err)
 	}
 }
