@@ -24,7 +24,8 @@
 //	                               cookies, logouts and refreshes per process
 //
 // Routes: GET / (public), GET /auth/login?return_to=, GET /auth/callback,
-// GET and POST /auth/logout, POST /auth/backchannel-logout, GET
+// GET (a confirmation page) and POST /auth/logout, POST
+// /auth/backchannel-logout, GET
 // /auth/frontchannel-logout, GET /me (JSON, protected), GET /userinfo (the
 // provider's userinfo, protected).
 package main
