@@ -25,9 +25,8 @@
 //
 // Routes: GET / (public), GET /auth/login?return_to=, GET /auth/callback,
 // GET (a confirmation page) and POST /auth/logout, POST
-// /auth/backchannel-logout, GET
-// /auth/frontchannel-logout, GET /me (JSON, protected), GET /userinfo (the
-// provider's userinfo, protected).
+// /auth/backchannel-logout, GET /auth/frontchannel-logout, GET /me (JSON,
+// protected), GET /userinfo (the provider's userinfo, protected).
 package main
 
 import (
