@@ -43,7 +43,7 @@ func main() {
 	mux := http.NewServeMux()
 	mux.Handle("GET /auth/login", auth.Login()) // ?return_to=/reports
 	mux.Handle("GET /auth/callback", auth.Callback())
-	mux.Handle("/auth/logout", auth.Logout())
+	mux.Handle("/auth/logout", auth.Logout()) // GET: a confirmation page; POST (same-origin): log out
 	mux.Handle("GET /reports", auth.Require(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		fmt.Fprintln(w, "hello,", middleware.Subject(r.Context()))
 		// Call an API as the user; the token refreshes itself:
