@@ -47,24 +47,10 @@ type Config struct {
 	AuthRequest func(r *http.Request) client.AuthRequest
 
 	// DisableRefresh stops Require and Optional from refreshing an access
-	// token that expires within RefreshLeeway on the request path. Handlers
-	// then see expired tokens, though TokenSource still refreshes.
+	// token due for refresh (see session.Config.RefreshLeeway) on the
+	// request path. Handlers then see expired tokens, though TokenSource
+	// and HTTPClient still refresh.
 	DisableRefresh bool
-
-	// RefreshLeeway is how long before expiry an access token is refreshed.
-	// It never exceeds a quarter of the token's own lifetime, so that
-	// short-lived tokens are not refreshed on every request. If zero, 30 seconds.
-	RefreshLeeway time.Duration
-
-	// RefreshGrace is how long the result of a refresh is kept for requests
-	// that still carry the redeemed refresh token (sent before the new
-	// cookie arrived, or on another instance). If zero, 2 minutes.
-	RefreshGrace time.Duration
-
-	// Coordinator runs each refresh once across concurrent requests. If nil,
-	// a session.MemoryCoordinator (one instance); share a Redis one between
-	// instances.
-	Coordinator session.Coordinator
 
 	// Transport is the base transport of the clients HTTPClient returns,
 	// which add the session's access token to each request. If nil,
@@ -105,8 +91,6 @@ func New(cfg Config) (*Auth, error) {
 		return nil, fmt.Errorf("%w: RP is nil", ErrInvalidConfig)
 	case cfg.Sessions == nil:
 		return nil, fmt.Errorf("%w: Sessions is nil", ErrInvalidConfig)
-	case cfg.RefreshLeeway < 0 || cfg.RefreshGrace < 0:
-		return nil, fmt.Errorf("%w: negative duration", ErrInvalidConfig)
 	}
 	if cfg.LoginPath == "" {
 		cfg.LoginPath = "/auth/login"
@@ -116,15 +100,6 @@ func New(cfg Config) (*Auth, error) {
 	}
 	if !IsLocalPath(cfg.LoginPath) || !IsLocalPath(cfg.DefaultReturnTo) {
 		return nil, fmt.Errorf("%w: LoginPath and DefaultReturnTo must be local paths", ErrInvalidConfig)
-	}
-	if cfg.RefreshLeeway == 0 {
-		cfg.RefreshLeeway = 30 * time.Second
-	}
-	if cfg.RefreshGrace == 0 {
-		cfg.RefreshGrace = 2 * time.Minute
-	}
-	if cfg.Coordinator == nil {
-		cfg.Coordinator = &session.MemoryCoordinator{}
 	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()

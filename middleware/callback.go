@@ -1,10 +1,7 @@
 package middleware
 
 import (
-	"bytes"
 	"context"
-	"encoding/json"
-	"fmt"
 	"net/http"
 
 	"github.com/oidcrp/oidcrp/client"
@@ -47,15 +44,8 @@ func (a *Auth) Callback() http.Handler {
 			a.fail(w, r, err)
 			return
 		}
-		s := &session.Session{
-			Subject:      tokens.IDToken.Subject,
-			SID:          tokens.IDToken.SessionID,
-			IDToken:      tokens.RawIDToken,
-			AccessToken:  tokens.AccessToken,
-			RefreshToken: tokens.RefreshToken,
-			Expiry:       tokens.Expiry,
-			Claims:       claims,
-		}
+		s := &session.Session{Subject: tokens.IDToken.Subject, SID: tokens.IDToken.SessionID, Claims: claims}
+		s.SetTokens(sessionTokens(tokens))
 		if err := a.sessions.Create(w, r, s); err != nil {
 			a.fail(w, r, err)
 			return
@@ -68,17 +58,11 @@ func (a *Auth) Callback() http.Handler {
 	})
 }
 
-// protocolClaims are the ID token's claims about the token rather than the
-// user, left out of Claims.
-var protocolClaims = []string{"iss", "aud", "exp", "iat", "nbf", "nonce", "at_hash", "c_hash", "azp", "jti", "sid", "auth_time"}
-
-// keptClaims returns the claims to keep in the session besides the ID token:
-// when Config.UserInfo is set and the provider has the endpoint, those of
-// userinfo (whose sub must be the ID token's, OpenID Connect Core 5.3.2) that
-// the ID token does not already carry with the same value, protocol claims
-// (iss, aud, iat, ...) left out. The ID token's
-// own claims are read from it when asked for (Claims), not stored twice: a
-// session cookie has no byte to spare.
+// keptClaims returns the claims to keep in the session besides the ID token
+// (see client.KeptUserInfo): when Config.UserInfo is set and the provider
+// has the endpoint, those userinfo adds. The ID token's own claims are read
+// from it when asked for (Claims), not stored twice: a session cookie has no
+// byte to spare.
 func (a *Auth) keptClaims(ctx context.Context, tokens *client.Tokens) ([]byte, error) {
 	if !a.cfg.UserInfo || a.rp.Provider().Metadata().UserinfoEndpoint == "" {
 		return nil, nil
@@ -87,25 +71,5 @@ func (a *Auth) keptClaims(ctx context.Context, tokens *client.Tokens) ([]byte, e
 	if err != nil {
 		return nil, err
 	}
-	var extra, inToken map[string]json.RawMessage
-	if err := info.Claims(&extra); err != nil {
-		return nil, fmt.Errorf("%w: userinfo: %v", client.ErrProviderResponse, err)
-	}
-	if err := tokens.IDToken.Claims(&inToken); err != nil {
-		return nil, fmt.Errorf("%w: %v", client.ErrMalformedToken, err)
-	}
-	for k, v := range extra {
-		if t, ok := inToken[k]; ok && bytes.Equal(t, v) {
-			delete(extra, k)
-		}
-	}
-	// Claims about a token, not the user, may come with userinfo (Ory
-	// Hydra's carries iat, iss, aud ...): they are the ID token's business.
-	for _, c := range protocolClaims {
-		delete(extra, c)
-	}
-	if len(extra) == 0 {
-		return nil, nil
-	}
-	return json.Marshal(extra)
+	return client.KeptUserInfo(tokens.IDToken, info)
 }

@@ -110,8 +110,8 @@ func TestBackchannelLogout(t *testing.T) {
 	}{
 		{"cookie session, by sid", nil, true},
 		{"cookie session, by sub", nil, false},
-		{"server-side session, by sid", session.NewMemoryStore(), true},
-		{"server-side session, by sub", session.NewMemoryStore(), false},
+		{"server-side session, by sid", &session.MemoryStore{}, true},
+		{"server-side session, by sub", &session.MemoryStore{}, false},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			h := newHarness(t, options{session: session.Config{Store: tt.store}})
@@ -264,7 +264,7 @@ func TestBackchannelLogoutWithoutSIDInSessions(t *testing.T) {
 	for _, tt := range []struct {
 		name  string
 		store session.Store
-	}{{"cookie sessions", nil}, {"server-side sessions", session.NewMemoryStore()}} {
+	}{{"cookie sessions", nil}, {"server-side sessions", &session.MemoryStore{}}} {
 		t.Run(tt.name, func(t *testing.T) {
 			h := newHarness(t, options{session: session.Config{Store: tt.store}})
 			h.op.SetHooks(oidctest.Hooks{IDToken: func(c map[string]any) { delete(c, "sid") }})

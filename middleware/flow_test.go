@@ -286,7 +286,7 @@ func (c *countingReplay) Use(ctx context.Context, key string, expires time.Time)
 // in the replay cache (whose memory form holds a bounded number of keys),
 // and the user's own callback still completes the login.
 func TestCallbackOtherIssuerSpendsNothing(t *testing.T) {
-	replay := &countingReplay{cache: session.NewMemoryReplayCache()}
+	replay := &countingReplay{cache: &session.MemoryReplayCache{}}
 	h := newHarness(t, options{session: session.Config{Replay: replay}})
 	b := oidctest.NewBrowser()
 	resp, err := b.Client.Get(h.srv.URL + "/auth/login")

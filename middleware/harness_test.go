@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/base64"
 	"encoding/json"
+	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
@@ -26,6 +27,7 @@ type harness struct {
 	auth     *middleware.Auth
 	srv      *httptest.Server
 	clock    *clock
+	slow     chan struct{} // GET /slow answers once it receives
 }
 
 type options struct {
@@ -55,7 +57,7 @@ func (c *clock) Advance(d time.Duration) {
 
 func newHarness(t *testing.T, o options) *harness {
 	t.Helper()
-	h := &harness{clock: &clock{}}
+	h := &harness{clock: &clock{}, slow: make(chan struct{})}
 	var mux http.Handler = http.NotFoundHandler()
 	h.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { mux.ServeHTTP(w, r) }))
 	t.Cleanup(h.srv.Close)
@@ -129,6 +131,23 @@ func newHarness(t *testing.T, o options) *harness {
 		defer resp.Body.Close()
 		w.WriteHeader(resp.StatusCode)
 		io.Copy(w, resp.Body)
+	})))
+	m.Handle("GET /slow", h.auth.Require(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		<-h.slow
+		w.Write([]byte("slow"))
+	})))
+	m.Handle("GET /late", h.auth.Require(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		// Writes its answer's header first, then calls userinfo as the
+		// user: a refresh then happens after the cookie could be set.
+		w.WriteHeader(http.StatusOK)
+		w.(http.Flusher).Flush()
+		resp, err := h.auth.HTTPClient(r).Get(h.op.URL + "/userinfo")
+		if err != nil {
+			fmt.Fprintf(w, "error: %v", err)
+			return
+		}
+		resp.Body.Close()
+		fmt.Fprintf(w, "userinfo: %d", resp.StatusCode)
 	})))
 	mux = m
 	return h

@@ -2,8 +2,6 @@ package middleware
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/base64"
 	"errors"
 	"fmt"
 	"net/http"
@@ -32,113 +30,38 @@ var (
 	ErrNoAccessToken = errors.New("middleware: session has no access token")
 )
 
-// refreshDue reports whether s's access token expires within the leeway:
-// RefreshLeeway, but never more than a quarter of the token's lifetime. A
-// token of unknown expiry is never due.
-func (a *Auth) refreshDue(s *session.Session) bool {
-	if s.Expiry.IsZero() {
-		return false
-	}
-	leeway := min(a.cfg.RefreshLeeway, s.Expiry.Sub(s.RefreshedAt)/4)
-	return !a.now().Before(s.Expiry.Add(-leeway))
-}
-
-// refresh renews the session's tokens and saves the session (a new cookie
-// on the response, or the store record). Concurrent calls within the request
-// wait for each other; the first does the work.
-func (st *requestState) refresh(ctx context.Context) error {
-	st.mu.Lock()
-	defer st.mu.Unlock()
-	return st.refreshLocked(ctx)
-}
-
+// refreshLocked renews the session's tokens (st.mu held). A refresh token
+// the provider refuses (invalid_grant) ends the login: the session is
+// deleted. Any failure is remembered for the rest of the request, which
+// does not try again.
 func (st *requestState) refreshLocked(ctx context.Context) error {
 	a := st.a
-	fresh, err := a.refreshed(ctx, st.sess)
-	if err != nil {
-		if errors.Is(err, client.ErrInvalidGrant) {
-			a.sessions.Destroy(st.w, st.r)
-			return fmt.Errorf("%w: %w", ErrLoginEnded, err)
+	fresh, err := a.sessions.Refresh(ctx, st.sess, func(ctx context.Context, s *session.Session) (session.Tokens, error) {
+		tokens, err := a.rp.Refresh(ctx, s.RefreshToken, s.IDToken)
+		if err != nil {
+			return session.Tokens{}, err
 		}
+		return sessionTokens(tokens), nil
+	})
+	if errors.Is(err, client.ErrInvalidGrant) {
+		a.sessions.Destroy(st.w.ResponseWriter, st.r)
+		err = fmt.Errorf("%w: %w", ErrLoginEnded, err)
+	}
+	if err != nil {
+		st.refreshErr = err
 		return err
 	}
-	st.sess = fresh
-	return a.sessions.Save(st.w, st.r, fresh)
+	return st.replace(ctx, fresh)
 }
 
-// refreshed returns a copy of s with renewed tokens. The refresh grant runs
-// once per refresh token, across concurrent requests (and instances, with a
-// shared Coordinator): the others wait for it and use its result, and so do
-// requests arriving within RefreshGrace that still carry the old refresh
-// token. That is what keeps refresh-token rotation from logging users out.
-// The grant runs under ctx's values but not its cancellation: a request that
-// gives up must not abandon a grant whose result others need.
-func (a *Auth) refreshed(ctx context.Context, s *session.Session) (*session.Session, error) {
-	// Results carry the time they were made, at millisecond precision.
-	start := a.now().Truncate(time.Millisecond)
-	for range 3 {
-		old := s
-		key := refreshKey(old.RefreshToken, old.AccessToken)
-		sealed, err := a.cfg.Coordinator.Do(ctx, key, a.cfg.RefreshGrace, func(ctx context.Context) ([]byte, error) {
-			tokens, err := a.rp.Refresh(ctx, old.RefreshToken, old.IDToken)
-			if err != nil {
-				return nil, err
-			}
-			result := &session.Session{
-				Subject:      old.Subject,
-				IDToken:      tokens.RawIDToken,
-				AccessToken:  tokens.AccessToken,
-				RefreshToken: tokens.RefreshToken,
-				Expiry:       tokens.Expiry,
-				RefreshedAt:  a.now(),
-			}
-			// Sealed under the key: a result can only be opened as the
-			// answer to the refresh it was made for.
-			v, err := a.sessions.Seal(key, result)
-			return []byte(v), err
-		})
-		if err != nil {
-			return nil, err
-		}
-		var result session.Session
-		if err := a.sessions.Open(key, string(sealed), &result); err != nil {
-			return nil, err
-		}
-		if result.Subject != old.Subject {
-			return nil, fmt.Errorf("%w: refresh result of %q for a session of %q", client.ErrSubjectMismatch, result.Subject, old.Subject)
-		}
-		next := *old
-		next.AccessToken, next.RefreshToken = result.AccessToken, result.RefreshToken
-		next.Expiry, next.RefreshedAt = result.Expiry, result.RefreshedAt
-		if result.IDToken != "" {
-			next.IDToken = result.IDToken
-		}
-		next.LastSeen = a.now()
-		s = &next
-		// A result remembered from an earlier refresh may be due itself (its
-		// grace outlived the token): refresh it in turn, under its own key.
-		// A result made just now is used as it is.
-		if !result.RefreshedAt.Before(start) || !a.refreshDue(s) || s.RefreshToken == "" {
-			break
-		}
-	}
-	return s, nil
-}
-
-// refreshKey names one refresh without revealing its tokens: that of
-// refreshToken, replacing accessToken. With providers that do not rotate
-// refresh tokens, the refresh token alone would name every refresh of a
-// session, and the first one's result would be served again, expired.
-func refreshKey(refreshToken, accessToken string) string {
-	h := sha256.New()
-	h.Write([]byte(refreshToken))
-	h.Write([]byte{0})
-	h.Write([]byte(accessToken))
-	var sum [sha256.Size]byte
-	return "refresh:" + base64.RawURLEncoding.EncodeToString(h.Sum(sum[:0])[:18])
+// sessionTokens is what a session keeps of the tokens the provider issued.
+func sessionTokens(t *client.Tokens) session.Tokens {
+	return session.Tokens{IDToken: t.RawIDToken, AccessToken: t.AccessToken, RefreshToken: t.RefreshToken, Expiry: t.Expiry}
 }
 
 // token returns the session's access token, refreshing it first when due.
+// When the refresh fails, a token still valid is used; an expired one is
+// not, and the refresh's error is returned.
 func (st *requestState) token(ctx context.Context) (*oauth2.Token, error) {
 	if st == nil {
 		return nil, ErrNotAuthenticated
@@ -149,14 +72,18 @@ func (st *requestState) token(ctx context.Context) (*oauth2.Token, error) {
 	if s.AccessToken == "" {
 		return nil, ErrNoAccessToken
 	}
-	if st.a.refreshDue(s) {
+	if st.a.sessions.RefreshDue(s) {
+		expired := !st.a.now().Before(s.Expiry)
 		switch {
-		case s.RefreshToken != "":
-			if err := st.refreshLocked(ctx); err != nil {
+		case s.RefreshToken == "" && expired:
+			return nil, ErrTokenExpired
+		case s.RefreshToken == "":
+		case st.refreshErr != nil && expired:
+			return nil, st.refreshErr
+		case st.refreshErr == nil:
+			if err := st.refreshLocked(ctx); err != nil && (expired || errors.Is(err, ErrLoginEnded)) {
 				return nil, err
 			}
-		case !st.a.now().Before(s.Expiry):
-			return nil, ErrTokenExpired
 		}
 	}
 	return &oauth2.Token{AccessToken: st.sess.AccessToken, TokenType: "Bearer", Expiry: st.sess.Expiry}, nil
@@ -168,7 +95,7 @@ func (st *requestState) token(ctx context.Context) (*oauth2.Token, error) {
 // passed Require or Optional. Because oauth2.TokenSource takes no context,
 // the source is bound to r's: use it within the request only.
 func (a *Auth) TokenSource(r *http.Request) oauth2.TokenSource {
-	return &tokenSource{st: stateFrom(r.Context()), ctx: r.Context()}
+	return &tokenSource{st: a.state(r.Context()), ctx: r.Context()}
 }
 
 type tokenSource struct {
@@ -188,7 +115,7 @@ func (ts *tokenSource) Token() (*oauth2.Token, error) { return ts.st.token(ts.ct
 // refresh errors (ErrorStatus maps them).
 func (a *Auth) HTTPClient(r *http.Request) *http.Client {
 	return &http.Client{
-		Transport: &transport{st: stateFrom(r.Context()), base: a.cfg.Transport},
+		Transport: &transport{st: a.state(r.Context()), base: a.cfg.Transport},
 		Timeout:   30 * time.Second,
 	}
 }

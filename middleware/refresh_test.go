@@ -13,6 +13,7 @@ import (
 	"github.com/oidcrp/oidcrp/client"
 	"github.com/oidcrp/oidcrp/middleware"
 	"github.com/oidcrp/oidcrp/oidctest"
+	"github.com/oidcrp/oidcrp/session"
 )
 
 // token fetches /token, whose handler reads the access token through
@@ -75,19 +76,29 @@ func TestRefreshFailuresOnRequest(t *testing.T) {
 			t.Fatalf("/me: %v", p)
 		}
 	})
-	t.Run("provider down: 502 once expired, served before", func(t *testing.T) {
+	t.Run("provider down: pages keep working, API calls fail until it is back", func(t *testing.T) {
 		h := newHarness(t, refreshing(options{}))
 		b, _ := h.loggedIn(t)
+		_, before := h.token(t, b)
 		h.op.SetDown(true)
 		h.clock.Advance(50 * time.Second) // due, not expired: served with the old token
 		if p, _ := h.me(t, b); p.StatusCode != http.StatusOK {
 			t.Fatalf("/me within the leeway: %v", p)
 		}
+		if status, tok := h.token(t, b); status != http.StatusOK || tok != before {
+			t.Fatalf("/token within the leeway: %d", status)
+		}
 		h.clock.Advance(time.Minute) // expired
-		if p, _ := h.me(t, b); p.StatusCode != http.StatusBadGateway {
-			t.Fatalf("/me after expiry: %v", p)
+		if p, _ := h.me(t, b); p.StatusCode != http.StatusOK {
+			t.Fatalf("/me after expiry, provider down: %v; want 200, the session as it is", p)
+		}
+		if status, _ := h.token(t, b); status != http.StatusBadGateway {
+			t.Fatalf("/token after expiry, provider down: %d, want 502", status)
 		}
 		h.op.SetDown(false)
+		if status, tok := h.token(t, b); status != http.StatusOK || tok == before || h.op.Stats().RefreshGrants != 1 {
+			t.Fatalf("/token after recovery: %d %+v", status, h.op.Stats())
+		}
 		if p, _ := h.me(t, b); p.StatusCode != http.StatusOK || h.op.Stats().RefreshGrants != 1 {
 			t.Fatalf("/me after recovery: %v %+v", p, h.op.Stats())
 		}
@@ -248,6 +259,8 @@ type firstResultCoordinator struct {
 	first []byte
 }
 
+func (c *firstResultCoordinator) Keep(context.Context, string, []byte, time.Duration) error { return nil }
+
 func (c *firstResultCoordinator) Do(ctx context.Context, key string, ttl time.Duration, fn func(context.Context) ([]byte, error)) ([]byte, error) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
@@ -268,8 +281,8 @@ func TestRefreshResultBoundToItsRefresh(t *testing.T) {
 	users := []oidctest.User{oidctest.DefaultUser, {Subject: "bob", Claims: map[string]any{"email": "bob@example.com"}}}
 	h := newHarness(t, refreshing(options{
 		provider: oidctest.Config{Users: users},
+		session: session.Config{Coordinator: &firstResultCoordinator{}},
 		auth: middleware.Config{
-			Coordinator: &firstResultCoordinator{},
 			AuthRequest: func(r *http.Request) client.AuthRequest {
 				return client.AuthRequest{LoginHint: r.URL.Query().Get("hint")}
 			},
@@ -290,5 +303,70 @@ func TestRefreshResultBoundToItsRefresh(t *testing.T) {
 	t.Logf("alice's request after the coordinator handed her bob's result: %d", status)
 	if got == bobToken || got == aliceToken && status == http.StatusOK {
 		t.Fatalf("alice's request got %d %q: bob's refreshed token %v, her own stale one %v", status, got, got == bobToken, got == aliceToken)
+	}
+}
+
+// TestRefreshAfterHeader: a handler writes its header, then calls an API
+// with an expired token. The refresh rotates the refresh token, and the
+// new cookie can no longer be set; the result is kept until the session's
+// next request takes it up, so that, long after RefreshGrace, the user is
+// still logged in and the provider never sees a refresh token twice.
+func TestRefreshAfterHeader(t *testing.T) {
+	h := newHarness(t, refreshing(options{
+		session: session.Config{RefreshGrace: 10 * time.Second},
+		auth:    middleware.Config{DisableRefresh: true}, // only the API call refreshes
+	}))
+	b, _ := h.loggedIn(t)
+	h.clock.Advance(2 * time.Minute)
+	p, err := b.Get(ctx(t), h.srv.URL+"/late")
+	if err != nil || p.StatusCode != http.StatusOK || string(p.Body) != "userinfo: 200" || h.op.Stats().RefreshGrants != 1 {
+		t.Fatalf("/late: %v %v, stats %+v", p, err, h.op.Stats())
+	}
+	if len(p.Header["Set-Cookie"]) != 0 {
+		t.Fatalf("a cookie set after the header: %v", p.Header["Set-Cookie"])
+	}
+	h.clock.Advance(10 * time.Minute) // far past RefreshGrace
+	status, _ := h.token(t, b)
+	if s := h.op.Stats(); status != http.StatusOK || s.RefreshTokenReuses != 0 || s.FailedGrants != 0 {
+		t.Fatalf("/token after RefreshGrace: %d, stats %+v; want 200 and no reuse", status, s)
+	}
+	if p, _ := h.me(t, b); p.StatusCode != http.StatusOK {
+		t.Fatalf("/me: %v", p)
+	}
+}
+
+// TestSlowRequestDoesNotUndoRefresh: a slow request started before another
+// one refreshed the (rotating) tokens must not bring the replaced tokens
+// back by recording the session's use: its answer, arriving last, carries
+// no cookie, and the user stays logged in long after RefreshGrace.
+func TestSlowRequestDoesNotUndoRefresh(t *testing.T) {
+	h := newHarness(t, options{
+		provider: oidctest.Config{AccessTokenTTL: 20 * time.Minute, RotateRefreshTokens: true},
+		scopes:   []string{"openid", "offline_access"},
+		session:  session.Config{RefreshGrace: 10 * time.Second},
+	})
+	b, _ := h.loggedIn(t)
+	h.clock.Advance(8 * time.Minute) // the session's use is due to be recorded; the token is fresh
+	slow := make(chan *oidctest.Page)
+	go func() {
+		p, err := b.Get(ctx(t), h.srv.URL+"/slow")
+		if err != nil {
+			t.Error(err)
+		}
+		slow <- p
+	}()
+	time.Sleep(50 * time.Millisecond) // the slow request is in its handler
+	h.clock.Advance(12 * time.Minute) // the token is due: the next request refreshes it
+	if status, _ := h.token(t, b); status != http.StatusOK || h.op.Stats().RefreshGrants != 1 {
+		t.Fatalf("/token: %d %+v", status, h.op.Stats())
+	}
+	h.slow <- struct{}{}
+	if p := <-slow; p == nil || p.StatusCode != http.StatusOK || len(p.Header["Set-Cookie"]) != 0 {
+		t.Fatalf("the slow request's answer: %v; want 200 without a cookie", p)
+	}
+	h.clock.Advance(30 * time.Minute) // far past RefreshGrace, and the refreshed token's expiry
+	status, _ := h.token(t, b)
+	if s := h.op.Stats(); status != http.StatusOK || s.RefreshTokenReuses != 0 {
+		t.Fatalf("/token after the slow answer: %d, stats %+v; want 200 and no reuse", status, s)
 	}
 }

@@ -2,45 +2,19 @@ package middleware
 
 import (
 	"context"
-	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
 	"net/url"
-	"strings"
-	"sync"
+	"time"
 
-	"github.com/oidcrp/oidcrp/client"
 	"github.com/oidcrp/oidcrp/session"
 )
 
-// requestState is what Require and Optional put in the request's context:
-// the session, and what a refresh during the request needs to save it.
-type requestState struct {
-	a *Auth
-	w http.ResponseWriter
-	r *http.Request // as the middleware got it: its cookies name the session
-
-	mu   sync.Mutex // guards sess; a refresh replaces it, never mutates it
-	sess *session.Session
-}
-
-type stateKey struct{}
-
-func stateFrom(ctx context.Context) *requestState {
-	st, _ := ctx.Value(stateKey{}).(*requestState)
-	return st
-}
-
-func (st *requestState) session() *session.Session {
-	st.mu.Lock()
-	defer st.mu.Unlock()
-	return st.sess
-}
-
 // SessionFrom returns the session Require or Optional found for the
-// request. Treat it as read-only: it may be shared.
+// request (the innermost, when several Auths are nested). Treat it as
+// read-only: it may be shared.
 func SessionFrom(ctx context.Context) (*session.Session, bool) {
 	if st := stateFrom(ctx); st != nil {
 		return st.session(), true
@@ -60,42 +34,21 @@ func Subject(ctx context.Context) string {
 // not pass Require or Optional with a session.
 var ErrNotAuthenticated = errors.New("middleware: no authenticated session")
 
-// Claims decodes the user's claims into v: those of the session's ID token
-// (without the claims about the token itself, such as iss, aud, exp and
-// nonce), overlaid with the userinfo claims kept at login when
-// Config.UserInfo is set.
+// Claims decodes the user's claims into v, as json.Unmarshal does: those of
+// the session's ID token (without the claims about the token itself, such
+// as iss, aud, exp and nonce), overlaid with the userinfo claims kept at
+// login when Config.UserInfo is set (see client.UserClaims). They are put
+// together once per request, on first use; each call decodes them once.
 func Claims(ctx context.Context, v any) error {
-	s, ok := SessionFrom(ctx)
-	if !ok {
+	st := stateFrom(ctx)
+	if st == nil {
 		return ErrNotAuthenticated
 	}
-	claims := map[string]json.RawMessage{}
-	if s.IDToken != "" {
-		parts := strings.SplitN(s.IDToken, ".", 3)
-		if len(parts) != 3 {
-			return fmt.Errorf("%w: ID token", client.ErrMalformedToken)
-		}
-		payload, err := base64.RawURLEncoding.DecodeString(parts[1])
-		if err != nil {
-			return fmt.Errorf("%w: ID token: %v", client.ErrMalformedToken, err)
-		}
-		if err := json.Unmarshal(payload, &claims); err != nil {
-			return fmt.Errorf("%w: ID token: %v", client.ErrMalformedToken, err)
-		}
-		for _, c := range protocolClaims {
-			delete(claims, c)
-		}
-	}
-	if len(s.Claims) > 0 {
-		if err := json.Unmarshal(s.Claims, &claims); err != nil {
-			return fmt.Errorf("middleware: session claims: %w", err)
-		}
-	}
-	b, err := json.Marshal(claims)
+	claims, err := st.claimsJSON()
 	if err != nil {
 		return err
 	}
-	return json.Unmarshal(b, v)
+	return json.Unmarshal(claims, v)
 }
 
 // Authenticate is the pure check behind Require: it returns the request's
@@ -109,13 +62,29 @@ func (a *Auth) Authenticate(r *http.Request) (*session.Session, error) {
 
 // Require returns middleware that lets through only requests with a valid
 // session, which handlers then read with SessionFrom, Subject, Claims,
-// TokenSource and HTTPClient. Unless Config.DisableRefresh, it refreshes an
-// access token about to expire first, so handlers see a valid one. Other
-// requests get Config.Unauthenticated: by default, browsers navigating with
-// GET are redirected to the login with return_to, API requests (Accept:
-// application/json, XMLHttpRequest, or methods other than GET and HEAD) get
-// 401. When the session store or the provider fails, the request fails
-// (503 or 502): no access is granted.
+// TokenSource and HTTPClient. Other requests get Config.Unauthenticated: by
+// default, browsers navigating with GET are redirected to the login with
+// return_to, API requests (Accept: application/json, XMLHttpRequest, or
+// methods other than GET and HEAD) get 401. When the session store fails,
+// the request fails with 503: no access is granted.
+//
+// Unless Config.DisableRefresh, an access token due for refresh is refreshed
+// first, so that handlers see a valid one. If the provider refused the
+// refresh token (invalid_grant), the login is over: the session is deleted
+// and the request turned away. If the refresh failed otherwise (the provider
+// is down, slow or answered garbage), the request goes through with the
+// session as it is: its access token may be stale (see Session.Expiry), and
+// what needs a valid one, TokenSource and HTTPClient, fails with the
+// refresh's error (ErrorStatus: 502) while pages that only need the login
+// keep working; Require waits for the provider 5 seconds at most, and after
+// a failure does not try again for a few seconds. The session is never
+// deleted for an outage: once the provider answers, the next call that
+// needs the token refreshes it, once.
+//
+// Changes to the session (a refresh, a recorded use) are written back on
+// the way out, before the handler's first write: a refresh made after the
+// header was written is kept server-side until the next request of the
+// session takes it up, so that no rotated refresh token is lost.
 func (a *Auth) Require(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		st, err := a.begin(w, r)
@@ -123,20 +92,23 @@ func (a *Auth) Require(next http.Handler) http.Handler {
 			a.turnAway(w, r, err)
 			return
 		}
-		next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), stateKey{}, st)))
+		next.ServeHTTP(&st.w, r.WithContext(context.WithValue(r.Context(), stateKey{}, st)))
+		st.commit()
 	})
 }
 
 // Optional returns middleware that lets every request through, with its
 // session when it has a valid one, so that handlers can greet a logged-in
-// user and offer others a login link. Only a failing store or provider
-// fails the request.
+// user and offer others a login link. It refreshes like Require; only a
+// failing store fails the request.
 func (a *Auth) Optional(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		st, err := a.begin(w, r)
 		switch {
 		case err == nil:
-			r = r.WithContext(context.WithValue(r.Context(), stateKey{}, st))
+			next.ServeHTTP(&st.w, r.WithContext(context.WithValue(r.Context(), stateKey{}, st)))
+			st.commit()
+			return
 		case a.serverFault(err):
 			a.fail(w, r, err)
 			return
@@ -147,27 +119,33 @@ func (a *Auth) Optional(next http.Handler) http.Handler {
 	})
 }
 
-// begin authenticates r, refreshes its tokens when due, and records use.
+// begin authenticates r and refreshes its tokens when due.
 func (a *Auth) begin(w http.ResponseWriter, r *http.Request) (*requestState, error) {
 	s, err := a.Authenticate(r)
 	if err != nil {
 		return nil, err
 	}
-	st := &requestState{a: a, w: w, r: r, sess: s}
-	if !a.cfg.DisableRefresh && s.RefreshToken != "" && a.refreshDue(s) {
-		err := st.refresh(r.Context())
-		switch {
-		case err == nil:
-			return st, nil // the refresh saved the session, recording its use
-		case errors.Is(err, ErrLoginEnded) || !a.now().Before(s.Expiry):
+	st := a.newState(w, r, s)
+	if !a.cfg.DisableRefresh && s.RefreshToken != "" && a.sessions.RefreshDue(s) && a.sessions.RecentRefreshFailure(s) == nil {
+		// The page may do without a fresh token: wait for the provider a
+		// few seconds at most (the refresh goes on for those who need it).
+		ctx, cancel := context.WithTimeout(r.Context(), refreshWait)
+		st.mu.Lock()
+		err := st.refreshLocked(ctx)
+		st.refreshErr = nil // TokenSource and HTTPClient try again
+		st.mu.Unlock()
+		cancel()
+		if errors.Is(err, ErrLoginEnded) || errors.Is(err, session.ErrStore) {
 			return nil, err
 		}
-		// The provider failed, but the token is still valid for a moment:
-		// serve the request with it; the next one tries again.
+		// Any other failure leaves the session as it is (see Require).
 	}
-	a.sessions.Touch(w, r, s) // best effort: a failed touch costs idle time only
 	return st, nil
 }
+
+// refreshWait bounds how long Require waits for a refresh before serving
+// the page with the session as it is.
+const refreshWait = 5 * time.Second
 
 // serverFault reports whether err is a failure of ours or the provider's
 // rather than of the user's session: no access, and no redirect to login

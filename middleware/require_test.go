@@ -131,7 +131,7 @@ func TestOptional(t *testing.T) {
 }
 
 func TestServerSideSessions(t *testing.T) {
-	store := session.NewMemoryStore()
+	store := &session.MemoryStore{}
 	h := newHarness(t, options{session: session.Config{Store: store}})
 	b := oidctest.NewBrowser()
 	h.login(t, b, "")
@@ -181,7 +181,6 @@ func TestConfigErrors(t *testing.T) {
 		{RP: h.rp},
 		{RP: h.rp, Sessions: h.sessions, LoginPath: "https://evil/login"},
 		{RP: h.rp, Sessions: h.sessions, DefaultReturnTo: "//evil"},
-		{RP: h.rp, Sessions: h.sessions, RefreshLeeway: -1},
 	} {
 		if _, err := middleware.New(cfg); !errors.Is(err, middleware.ErrInvalidConfig) {
 			t.Errorf("%+v: err = %v", cfg, err)

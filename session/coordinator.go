@@ -19,11 +19,20 @@ type Coordinator interface {
 	// in which case it returns that run's result once available (waiting at
 	// most until ctx ends). Failed runs are not remembered.
 	Do(ctx context.Context, key string, ttl time.Duration, fn func(context.Context) ([]byte, error)) ([]byte, error)
+
+	// Keep remembers v as key's result for ttl, as if a run of Do had
+	// returned it, replacing the result there. Manager.KeepRefreshed uses it
+	// for a refresh whose result the browser could not be given.
+	Keep(ctx context.Context, key string, v []byte, ttl time.Duration) error
 }
 
 // MemoryCoordinator is a Coordinator within one process. The zero value is
 // ready to use.
 type MemoryCoordinator struct {
+	// Now returns the current time. If nil, time.Now; session.New sets its
+	// Config.Now here.
+	Now func() time.Time
+
 	group flight.Group[[]byte]
 
 	mu      sync.Mutex // guards results and sweepAt
@@ -64,11 +73,17 @@ func (c *MemoryCoordinator) lookup(key string) ([]byte, bool) {
 	if !ok {
 		return nil, false
 	}
-	if time.Now().After(r.expires) {
+	if nowOf(c.Now).After(r.expires) {
 		delete(c.results, key)
 		return nil, false
 	}
 	return r.value, true
+}
+
+// Keep implements Coordinator.
+func (c *MemoryCoordinator) Keep(_ context.Context, key string, v []byte, ttl time.Duration) error {
+	c.remember(key, v, ttl)
+	return nil
 }
 
 func (c *MemoryCoordinator) remember(key string, v []byte, ttl time.Duration) {
@@ -77,7 +92,7 @@ func (c *MemoryCoordinator) remember(key string, v []byte, ttl time.Duration) {
 	if c.results == nil {
 		c.results = make(map[string]result)
 	}
-	now := time.Now()
+	now := nowOf(c.Now)
 	if len(c.results) >= c.sweepAt {
 		for k, r := range c.results {
 			if now.After(r.expires) {
@@ -87,4 +102,10 @@ func (c *MemoryCoordinator) remember(key string, v []byte, ttl time.Duration) {
 		c.sweepAt = max(64, 2*len(c.results)) // amortized O(1) per result
 	}
 	c.results[key] = result{value: v, expires: now.Add(ttl)}
+}
+
+func (c *MemoryCoordinator) setClock(now func() time.Time) {
+	if c.Now == nil {
+		c.Now = now
+	}
 }

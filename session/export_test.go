@@ -1,7 +1,5 @@
 package session
 
-import "time"
-
 // Internals the external tests need, and nothing more.
 const (
 	MaxChunk         = maxChunk
@@ -9,9 +7,6 @@ const (
 	MaxReplayEntries = maxReplayEntries
 	HostPrefix       = hostPrefix
 )
-
-// SetReplayClock makes c read the time from now.
-func SetReplayClock(c *MemoryReplayCache, now func() time.Time) { c.now = now }
 
 // ReplayLen is the number of keys c remembers.
 func ReplayLen(c *MemoryReplayCache) int {

@@ -147,15 +147,15 @@ func TestTakeFlowRejects(t *testing.T) {
 			j.set(j.names[0], j.cookies[j.names[0]][:30])
 		}},
 		{name: "session cookie as flow cookie", save: state, take: state, wantErr: session.ErrNoFlow, cookie: func(j *jar) {
-			v, _ := m.Seal("oidcrp_session", []byte("x"))
+			v := seal(t, m, "oidcrp_session", []byte("x"))
 			j.set(j.names[0], v)
 		}},
 		{name: "not a flow record", save: state, take: state, wantErr: session.ErrNoFlow, cookie: func(j *jar) {
-			v, _ := m.Seal("oidcrp_flow_"+state[:16], []byte("\x01junk"))
+			v := seal(t, m, "oidcrp_flow_"+state[:16], []byte("\x01junk"))
 			j.set(j.names[0], v)
 		}},
 		{name: "flow record of another version", save: state, take: state, wantErr: session.ErrNoFlow, cookie: func(j *jar) {
-			v, _ := m.Seal("oidcrp_flow_"+state[:16], []byte("\x02"))
+			v := seal(t, m, "oidcrp_flow_"+state[:16], []byte("\x02"))
 			j.set(j.names[0], v)
 		}},
 	}

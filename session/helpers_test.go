@@ -70,7 +70,31 @@ func newManager(t testing.TB, clk *clock, edit func(*session.Config)) *session.M
 	if err != nil {
 		t.Fatal(err)
 	}
+	if len(cfg.Keys) > 0 {
+		managerKeys.Store(m, cfg.Keys)
+	}
 	return m
+}
+
+// managerKeys holds the keys of the Managers newManager made.
+var managerKeys sync.Map // *session.Manager → [][]byte
+
+// seal seals v under name with m's keys, as m would.
+func seal(t testing.TB, m *session.Manager, name string, v any) string {
+	t.Helper()
+	keys, ok := managerKeys.Load(m)
+	if !ok {
+		t.Fatal("seal: a Manager newManager did not make")
+	}
+	c, err := session.NewCodec(keys.([][]byte)...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := c.Encode(name, v)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
 }
 
 // jar is one browser's cookies for one site, enough for these tests: it

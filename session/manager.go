@@ -89,7 +89,25 @@ type Config struct {
 	// Load refuses the sessions they cover with ErrRevoked. If nil, a
 	// MemoryRevocations, for one instance; share a Redis one between
 	// instances.
+	//
+	// Store, Replay, Revocations and Coordinator of this package's Memory
+	// types without a clock get Now.
 	Revocations Revocations
+
+	// Coordinator runs each token refresh once across concurrent requests
+	// (see Refresh). If nil, a MemoryCoordinator, for one instance; share a
+	// Redis one between instances.
+	Coordinator Coordinator
+
+	// RefreshLeeway is how long before its expiry an access token is due for
+	// refresh (see RefreshDue). It never exceeds a quarter of the token's
+	// lifetime. If zero, 30 seconds.
+	RefreshLeeway time.Duration
+
+	// RefreshGrace is how long the result of a refresh is kept for requests
+	// that still carry the tokens it replaced (sent before the new cookie
+	// arrived, or to another instance). If zero, 2 minutes.
+	RefreshGrace time.Duration
 
 	// Now returns the current time. If nil, time.Now.
 	Now func() time.Time
@@ -105,6 +123,8 @@ type Manager struct {
 	// secureName is CookieName with the "__Host-" prefix, made once rather
 	// than on every TLS request.
 	secureName string
+
+	failures *refreshFailures // shared by the Managers WithSecure makes
 }
 
 // New validates cfg and returns a Manager.
@@ -149,6 +169,8 @@ func New(cfg Config) (*Manager, error) {
 		{"AbsoluteTimeout", &c.AbsoluteTimeout, 24 * time.Hour},
 		{"IdleTimeout", &c.IdleTimeout, 2 * time.Hour},
 		{"FlowTimeout", &c.FlowTimeout, 10 * time.Minute},
+		{"RefreshLeeway", &c.RefreshLeeway, 30 * time.Second},
+		{"RefreshGrace", &c.RefreshGrace, 2 * time.Minute},
 	} {
 		switch {
 		case *d.v < 0:
@@ -167,13 +189,22 @@ func New(cfg Config) (*Manager, error) {
 		c.Now = time.Now
 	}
 	m.secureName = hostPrefix + c.CookieName
+	m.failures = new(refreshFailures)
+	if c.Coordinator == nil {
+		c.Coordinator = &MemoryCoordinator{}
+	}
 	if c.Revocations == nil {
-		c.Revocations = &MemoryRevocations{Now: c.Now}
+		c.Revocations = &MemoryRevocations{}
 	}
 	if c.Replay == nil {
-		rc := NewMemoryReplayCache()
-		rc.now = c.Now // expiries come from c.Now: judge them by the same clock
-		c.Replay = rc
+		c.Replay = &MemoryReplayCache{}
+	}
+	// Expiries come from c.Now: the Memory types judge them by the same
+	// clock.
+	for _, v := range []any{c.Store, c.Replay, c.Revocations, c.Coordinator} {
+		if mc, ok := v.(clocked); ok {
+			mc.setClock(c.Now)
+		}
 	}
 	return m, nil
 }
@@ -318,13 +349,8 @@ func (m *Manager) Save(w http.ResponseWriter, r *http.Request, s *Session) error
 	if m.cfg.Store == nil {
 		value, err = m.encode(name, s)
 	} else {
-		var data string
-		if data, err = m.encode(name, s); err != nil {
+		if err := m.saveRecord(r.Context(), s); err != nil {
 			return err
-		}
-		rec := Record{ID: s.ID, Subject: s.Subject, SID: s.SID, Data: []byte(data), Expires: expires}
-		if err := m.cfg.Store.Save(r.Context(), rec); err != nil {
-			return fmt.Errorf("%w: %w", ErrStore, err)
 		}
 		value, err = m.encode(name, []byte(s.ID))
 	}
@@ -340,15 +366,30 @@ func (m *Manager) Save(w http.ResponseWriter, r *http.Request, s *Session) error
 	return nil
 }
 
+// saveRecord saves s in the Store.
+func (m *Manager) saveRecord(ctx context.Context, s *Session) error {
+	data, err := m.encode(m.cfg.CookieName, s)
+	if err != nil {
+		return err
+	}
+	rec := Record{ID: s.ID, Subject: s.Subject, SID: s.SID, Data: []byte(data), Expires: s.CreatedAt.Add(m.cfg.AbsoluteTimeout)}
+	if err := m.cfg.Store.Save(ctx, rec); err != nil {
+		return fmt.Errorf("%w: %w", ErrStore, err)
+	}
+	return nil
+}
+
 // Touch records that s was used now, if it was last recorded more than
-// IdleTimeout/16 ago, by saving it. Most requests therefore write nothing.
+// IdleTimeout/16 ago, by saving a copy of it with LastSeen now (s itself is
+// not changed). Most requests therefore write nothing.
 func (m *Manager) Touch(w http.ResponseWriter, r *http.Request, s *Session) error {
 	now := m.cfg.Now()
 	if now.Sub(s.LastSeen) < m.cfg.IdleTimeout/16 {
 		return nil
 	}
-	s.LastSeen = now
-	return m.Save(w, r, s)
+	touched := *s
+	touched.LastSeen = now
+	return m.Save(w, r, &touched)
 }
 
 // Destroy ends the request's session: its cookies are deleted and, with a
@@ -420,14 +461,6 @@ func (m *Manager) cookieValue(r *http.Request) (string, bool) {
 	value, present, complete := readChunked(r, name)
 	return value, present && complete
 }
-
-// Seal encodes v under name with the Manager's codecs, for values kept
-// outside a session that must stay confidential (such as the result of a
-// refresh shared between instances). Open reverses it.
-func (m *Manager) Seal(name string, v any) (string, error) { return m.encode(name, v) }
-
-// Open decodes a value Seal encoded under name into dst.
-func (m *Manager) Open(name, value string, dst any) error { return m.decode(name, value, dst) }
 
 // Revoke ends, for a logout announced by the provider, the sessions r
 // names (see Revocation): the store's records are deleted when the store is

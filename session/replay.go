@@ -21,24 +21,26 @@ const maxReplayEntries = 1 << 16
 
 // MemoryReplayCache is a ReplayCache in this process's memory. It holds at
 // most 65,536 unexpired keys; past that, arbitrary ones are forgotten early.
+// The zero value is ready to use.
 type MemoryReplayCache struct {
+	// Now returns the current time. If nil, time.Now; session.New sets its
+	// Config.Now here.
+	Now func() time.Time
+
 	mu   sync.Mutex // guards seen
 	seen map[string]time.Time
-	now  func() time.Time
-}
-
-// NewMemoryReplayCache returns an empty MemoryReplayCache.
-func NewMemoryReplayCache() *MemoryReplayCache {
-	return &MemoryReplayCache{seen: make(map[string]time.Time), now: time.Now}
 }
 
 // Use implements ReplayCache.
 func (c *MemoryReplayCache) Use(_ context.Context, key string, expires time.Time) (bool, error) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	now := c.now()
+	now := nowOf(c.Now)
 	if exp, ok := c.seen[key]; ok && now.Before(exp) {
 		return false, nil
+	}
+	if c.seen == nil {
+		c.seen = make(map[string]time.Time)
 	}
 	if len(c.seen) >= maxReplayEntries {
 		// Drop the expired keys and, if need be, arbitrary ones down to 7/8
@@ -52,4 +54,22 @@ func (c *MemoryReplayCache) Use(_ context.Context, key string, expires time.Time
 	}
 	c.seen[key] = expires
 	return true, nil
+}
+
+// nowOf returns now(), or time.Now() when now is nil.
+func nowOf(now func() time.Time) time.Time {
+	if now != nil {
+		return now()
+	}
+	return time.Now()
+}
+
+// clocked is implemented by the Memory types, whose clock session.New sets
+// to Config.Now when it is not set.
+type clocked interface{ setClock(now func() time.Time) }
+
+func (c *MemoryReplayCache) setClock(now func() time.Time) {
+	if c.Now == nil {
+		c.Now = now
+	}
 }

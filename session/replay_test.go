@@ -13,8 +13,8 @@ import (
 func TestMemoryReplayCache(t *testing.T) {
 	ctx := context.Background()
 	clk := newClock()
-	c := session.NewMemoryReplayCache()
-	session.SetReplayClock(c, clk.Now)
+	c := &session.MemoryReplayCache{}
+	c.Now = clk.Now
 	exp := clk.Now().Add(time.Minute)
 	steps := []struct {
 		name      string
@@ -42,7 +42,7 @@ func TestMemoryReplayCache(t *testing.T) {
 }
 
 func TestMemoryReplayCacheConcurrent(t *testing.T) {
-	c := session.NewMemoryReplayCache()
+	c := &session.MemoryReplayCache{}
 	exp := time.Now().Add(time.Hour)
 	var mu sync.Mutex
 	fresh := 0
@@ -70,8 +70,8 @@ func TestMemoryReplayCacheConcurrent(t *testing.T) {
 func TestMemoryReplayCacheBound(t *testing.T) {
 	ctx := context.Background()
 	clk := newClock()
-	c := session.NewMemoryReplayCache()
-	session.SetReplayClock(c, clk.Now)
+	c := &session.MemoryReplayCache{}
+	c.Now = clk.Now
 	start := time.Now()
 
 	// Full of short-lived keys: once they expire, they all make way.
@@ -112,7 +112,7 @@ func TestMemoryReplayCacheBound(t *testing.T) {
 
 func BenchmarkMemoryReplayCacheFull(b *testing.B) {
 	ctx := context.Background()
-	c := session.NewMemoryReplayCache()
+	c := &session.MemoryReplayCache{}
 	exp := time.Now().Add(time.Hour)
 	for i := range session.MaxReplayEntries {
 		c.Use(ctx, "k"+strconv.Itoa(i), exp)

@@ -80,7 +80,7 @@ type MemoryRevocations struct {
 	MaxEntries int
 
 	// Now returns the current time, for sweeping expired records. If nil,
-	// time.Now; session.New sets its Config.Now here for the default.
+	// time.Now; session.New sets its Config.Now here.
 	Now func() time.Time
 
 	revoked atomic.Int64 // records holding a logout; zero: Revoked answers at once
@@ -110,11 +110,12 @@ type queued struct {
 
 var _ Revocations = (*MemoryRevocations)(nil)
 
-func (m *MemoryRevocations) now() time.Time {
-	if m.Now != nil {
-		return m.Now()
+func (m *MemoryRevocations) now() time.Time { return nowOf(m.Now) }
+
+func (m *MemoryRevocations) setClock(now func() time.Time) {
+	if m.Now == nil {
+		m.Now = now
 	}
-	return time.Now()
 }
 
 // Issue implements Revocations.

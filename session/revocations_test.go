@@ -176,7 +176,7 @@ func TestIssueFailure(t *testing.T) {
 // A Revoker store that fails makes Revoke fail.
 func TestRevokeStoreFailure(t *testing.T) {
 	clk := newClock()
-	m := newStoreManager(t, clk, failingRevoker{session.NewMemoryStore()})
+	m := newStoreManager(t, clk, failingRevoker{&session.MemoryStore{}})
 	if err := m.Revoke(context.Background(), session.Revocation{SID: "op-1"}); !errors.Is(err, session.ErrStore) || !errors.Is(err, errDown) {
 		t.Errorf("Revoke by sid: err = %v, want ErrStore", err)
 	}

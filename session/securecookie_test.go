@@ -49,7 +49,7 @@ func TestManagerWithSecureCookieCodecs(t *testing.T) {
 		m := newManager(t, clk, func(c *session.Config) {
 			c.Keys, c.Codecs = nil, codecs
 			if withStore {
-				c.Store = session.NewMemoryStore()
+				c.Store = &session.MemoryStore{}
 			}
 		})
 		s := sample(clk)
@@ -125,7 +125,7 @@ func TestSecureCookieCodecLimits(t *testing.T) {
 		m := newManager(t, clk, func(c *session.Config) {
 			c.Keys, c.Codecs = nil, codecs
 			if withStore {
-				c.Store = session.NewMemoryStore()
+				c.Store = &session.MemoryStore{}
 			}
 		})
 		rec := httptest.NewRecorder()

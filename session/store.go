@@ -45,18 +45,25 @@ type Revoker interface {
 // single instance. Expired records are dropped as they are met and by a
 // sweep every 1024 saves. The zero value is ready to use.
 type MemoryStore struct {
+	// Now returns the current time. If nil, time.Now; session.New sets its
+	// Config.Now here.
+	Now func() time.Time
+
 	mu      sync.Mutex // guards records and saves
 	records map[string]Record
 	saves   int
+}
+
+func (s *MemoryStore) setClock(now func() time.Time) {
+	if s.Now == nil {
+		s.Now = now
+	}
 }
 
 var (
 	_ Store   = (*MemoryStore)(nil)
 	_ Revoker = (*MemoryStore)(nil)
 )
-
-// NewMemoryStore returns an empty MemoryStore.
-func NewMemoryStore() *MemoryStore { return &MemoryStore{} }
 
 // Load implements Store.
 func (s *MemoryStore) Load(_ context.Context, id string) ([]byte, error) {
@@ -66,7 +73,7 @@ func (s *MemoryStore) Load(_ context.Context, id string) ([]byte, error) {
 	if !ok {
 		return nil, ErrNotFound
 	}
-	if time.Now().After(r.Expires) {
+	if nowOf(s.Now).After(r.Expires) {
 		delete(s.records, id)
 		return nil, ErrNotFound
 	}
@@ -83,7 +90,7 @@ func (s *MemoryStore) Save(_ context.Context, r Record) error {
 	r.Data = append([]byte(nil), r.Data...)
 	s.records[r.ID] = r
 	if s.saves++; s.saves%1024 == 0 {
-		now := time.Now()
+		now := nowOf(s.Now)
 		for id, r := range s.records {
 			if now.After(r.Expires) {
 				delete(s.records, id)

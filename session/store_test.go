@@ -23,7 +23,7 @@ func TestStoreSession(t *testing.T) {
 	for _, target := range []string{"http://app.example/", "https://app.example/"} {
 		t.Run(target, func(t *testing.T) {
 			clk := newClock()
-			store := session.NewMemoryStore()
+			store := &session.MemoryStore{}
 			m := newStoreManager(t, clk, store)
 			s := referenceSession(clk)
 			j := login(t, m, target, s)
@@ -70,7 +70,7 @@ func TestStoreSession(t *testing.T) {
 
 func TestStoreCreateDeletesPrevious(t *testing.T) {
 	clk := newClock()
-	store := session.NewMemoryStore()
+	store := &session.MemoryStore{}
 	m := newStoreManager(t, clk, store)
 	first := &session.Session{Subject: "alice"}
 	j := login(t, m, "http://app.example/", first)
@@ -101,7 +101,7 @@ func TestStoreCreateDeletesPrevious(t *testing.T) {
 
 func TestStoreDestroy(t *testing.T) {
 	clk := newClock()
-	store := session.NewMemoryStore()
+	store := &session.MemoryStore{}
 	m := newStoreManager(t, clk, store)
 	j := login(t, m, "https://app.example/", &session.Session{Subject: "alice"})
 	before := j.request("https://app.example/")
@@ -127,8 +127,8 @@ func TestRevoke(t *testing.T) {
 		store func() session.Store
 	}{
 		{"cookie sessions", func() session.Store { return nil }},
-		{"MemoryStore", func() session.Store { return session.NewMemoryStore() }},
-		{"store without Revoker", func() session.Store { return &flakyStore{Store: session.NewMemoryStore()} }},
+		{"MemoryStore", func() session.Store { return &session.MemoryStore{} }},
+		{"store without Revoker", func() session.Store { return &flakyStore{Store: &session.MemoryStore{}} }},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -207,7 +207,7 @@ func TestRevokeNeedsSIDOrSubject(t *testing.T) {
 
 func TestStoreRecordOfAnotherSession(t *testing.T) {
 	clk := newClock()
-	store := session.NewMemoryStore()
+	store := &session.MemoryStore{}
 	m := newStoreManager(t, clk, store)
 	alice := &session.Session{Subject: "alice"}
 	mallory := &session.Session{Subject: "mallory"}
@@ -236,7 +236,7 @@ func TestStoreRecordOfAnotherSession(t *testing.T) {
 func TestStoreAndCookieSessionsDoNotMix(t *testing.T) {
 	clk := newClock()
 	key := newKey()
-	withStore := newManager(t, clk, func(c *session.Config) { c.Keys = [][]byte{key}; c.Store = session.NewMemoryStore() })
+	withStore := newManager(t, clk, func(c *session.Config) { c.Keys = [][]byte{key}; c.Store = &session.MemoryStore{} })
 	cookieOnly := newManager(t, clk, func(c *session.Config) { c.Keys = [][]byte{key} })
 	j := login(t, withStore, "http://app.example/", &session.Session{Subject: "a"})
 	if _, err := cookieOnly.Load(j.request("http://app.example/")); !errors.Is(err, session.ErrInvalid) {
@@ -250,7 +250,7 @@ func TestStoreAndCookieSessionsDoNotMix(t *testing.T) {
 
 func TestStoreExpired(t *testing.T) {
 	clk := newClock()
-	m := newStoreManager(t, clk, session.NewMemoryStore())
+	m := newStoreManager(t, clk, &session.MemoryStore{})
 	j := login(t, m, "http://app.example/", &session.Session{Subject: "alice"})
 	clk.Advance(2*time.Hour + time.Millisecond)
 	if _, err := m.Load(j.request("http://app.example/")); !errors.Is(err, session.ErrExpired) {
@@ -305,7 +305,7 @@ func (s *flakyStore) Delete(ctx context.Context, id string) error {
 
 func TestStoreFailure(t *testing.T) {
 	clk := newClock()
-	store := &flakyStore{Store: session.NewMemoryStore()}
+	store := &flakyStore{Store: &session.MemoryStore{}}
 	m := newStoreManager(t, clk, store)
 	j := login(t, m, "http://app.example/", &session.Session{Subject: "alice"})
 
@@ -390,7 +390,7 @@ func TestMemoryStore(t *testing.T) {
 
 func TestMemoryStoreConcurrent(t *testing.T) {
 	clk := newClock()
-	store := session.NewMemoryStore()
+	store := &session.MemoryStore{}
 	m := newStoreManager(t, clk, store)
 	var wg sync.WaitGroup
 	for i := range 16 {

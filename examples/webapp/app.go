@@ -62,15 +62,13 @@ func newApp(ctx context.Context, cfg config, logger *slog.Logger) (*app, error) 
 	}
 	a.rp = rp
 	sessionCfg := session.Config{Keys: cfg.sessionKeys}
-	var coordinator session.Coordinator // nil: this instance's memory
 	if cfg.redis != nil {
 		store, err := a.connectRedis(ctx, cfg.redis)
 		if err != nil {
 			a.Close()
 			return nil, err
 		}
-		sessionCfg.Store, sessionCfg.Replay, sessionCfg.Revocations = store, store, store
-		coordinator = store
+		sessionCfg.Store, sessionCfg.Replay, sessionCfg.Revocations, sessionCfg.Coordinator = store, store, store, store
 		logger.Info("sessions in Redis", "addr", cfg.redis.Addr, "db", cfg.redis.DB)
 	}
 	sessions, err := session.New(sessionCfg)
@@ -83,7 +81,6 @@ func newApp(ctx context.Context, cfg config, logger *slog.Logger) (*app, error) 
 		Sessions:              sessions,
 		PostLogoutRedirectURL: cfg.postLogoutURL,
 		UserInfo:              true,
-		Coordinator:           coordinator,
 		Logger:                logger,
 	})
 	if err != nil {

@@ -259,7 +259,9 @@ func TestUserinfoRefreshNonRotating(t *testing.T) {
 }
 
 // TestRefreshFailures: invalid_grant ends the session; a provider that is
-// down fails the request with 502 but keeps the session, which recovers.
+// down fails what needs the access token (/userinfo) with 502 but not pages
+// that need only the login (/me), and keeps the session, which recovers
+// with one refresh once the provider is back.
 func TestRefreshFailures(t *testing.T) {
 	t.Run("invalid_grant", func(t *testing.T) {
 		op := oidctest.NewServer(oidctest.Config{AccessTokenTTL: time.Second})
@@ -287,6 +289,10 @@ func TestRefreshFailures(t *testing.T) {
 		time.Sleep(1100 * time.Millisecond)
 		if status := get(t, b, app+"/userinfo", nil); status != http.StatusBadGateway {
 			t.Fatalf("/userinfo with the provider down: %d", status)
+		}
+		// Pages that need only the login keep working, the session kept.
+		if status := get(t, b, app+"/me", nil); status != http.StatusOK {
+			t.Fatalf("/me with the provider down and the access token expired: %d, want 200", status)
 		}
 		op.SetDown(false)
 		var me map[string]any

@@ -136,6 +136,9 @@ func main() {
 		d := (ours.median("ns/op") - base.median("ns/op")) / 1000
 		check("ID-token verification adds ≤ 10 µs over the bare signature check", d <= 10, fmt.Sprintf("+%.1f µs", d))
 	}
+	if v, ok := ratio("BenchmarkClaims", "oidcrp", "baseline"); ok {
+		check("Claims ≤ 1.5× json.Unmarshal of the same claims", v <= 1.5, fmt.Sprintf("%.2f×", v))
+	}
 	if failed {
 		os.Exit(1)
 	}

@@ -30,6 +30,17 @@ func (s *Store) Do(ctx context.Context, key string, ttl time.Duration, fn func(c
 	})
 }
 
+// Keep implements session.Coordinator: it leaves v as key's result for ttl
+// for every instance (and this one's local cache), replacing any result
+// there.
+func (s *Store) Keep(ctx context.Context, key string, v []byte, ttl time.Duration) error {
+	err := s.client.Set(ctx, s.key(resultKey, key), v, max(ttl, time.Millisecond)).Err()
+	if err != nil {
+		return fail("keep", err)
+	}
+	return s.local.Keep(ctx, key, v, ttl)
+}
+
 // acquireScript returns {1, result} when a result is there, {2} when it
 // took the lock, {0} when another holds it.
 //

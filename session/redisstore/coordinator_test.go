@@ -262,3 +262,23 @@ func TestCoordinatorWaiterContext(t *testing.T) {
 		t.Fatalf("Do past CoordinatorTimeout: %v", err)
 	}
 }
+
+// TestKeep: a result kept by one instance is what Do returns on another,
+// without running fn, until its ttl.
+func TestKeep(t *testing.T) {
+	ctx := testContext(t)
+	a, _, srv := newStore(t, Options{})
+	b, _ := storeOn(t, srv, Options{})
+	if err := a.Keep(ctx, "k", []byte("kept"), 300*time.Millisecond); err != nil {
+		t.Fatal(err)
+	}
+	run := func(context.Context) ([]byte, error) { return []byte("ran"), nil }
+	if v, err := b.Do(ctx, "k", time.Minute, run); err != nil || string(v) != "kept" {
+		t.Fatalf("Do on another instance: %q %v", v, err)
+	}
+	time.Sleep(400 * time.Millisecond)
+	c, _ := storeOn(t, srv, Options{})
+	if v, err := c.Do(ctx, "k", time.Minute, run); err != nil || string(v) != "ran" {
+		t.Fatalf("Do after the kept result's ttl: %q %v", v, err)
+	}
+}

@@ -10,12 +10,9 @@
 //		Store:       store, // sessions, indexed by sid and subject for logout
 //		Replay:      store, // login attempts and logout tokens, used once
 //		Revocations: store, // logouts, checked on every request
+//		Coordinator: store, // one redemption per refresh, across instances
 //	})
-//	auth, err := middleware.New(middleware.Config{
-//		RP:          rp,
-//		Sessions:    sessions,
-//		Coordinator: store, // one refresh per refresh token, across instances
-//	})
+//	auth, err := middleware.New(middleware.Config{RP: rp, Sessions: sessions})
 //
 // What each does in Redis, under Options.Prefix (default "oidcrp:"):
 //
@@ -33,7 +30,9 @@
 //     round trip per authenticated request.
 //   - session.Coordinator: a lock per key (SET NX PX with a random token,
 //     renewed while held, released by compare-and-delete), the winner's
-//     result kept for the other instances, which poll for it; behind an
+//     result kept for the other instances, which poll for it (and, with
+//     Keep, a refresh result the browser could not be given, until the
+//     next request of its session); behind an
 //     in-process single flight, so that an instance sends one request to
 //     Redis however many of its requests wait.
 //

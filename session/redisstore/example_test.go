@@ -13,8 +13,8 @@ import (
 	"github.com/oidcrp/oidcrp/session/redisstore"
 )
 
-// The Store goes into session.Config as Store, Replay and Revocations, and
-// into middleware.Config as Coordinator.
+// The Store goes into session.Config as Store, Replay, Revocations and
+// Coordinator.
 func Example() {
 	opts, err := redis.ParseURL(os.Getenv("REDIS_URL")) // redis://127.0.0.1:6379/0
 	if err != nil {
@@ -30,11 +30,11 @@ func Example() {
 	if err != nil {
 		log.Fatal(err)
 	}
-	sessions, err := session.New(session.Config{Keys: keys, Store: store, Replay: store, Revocations: store})
+	sessions, err := session.New(session.Config{Keys: keys, Store: store, Replay: store, Revocations: store, Coordinator: store})
 	if err != nil {
 		log.Fatal(err)
 	}
-	_ = sessions // middleware.New(middleware.Config{..., Sessions: sessions, Coordinator: store})
+	_ = sessions // middleware.New(middleware.Config{RP: rp, Sessions: sessions})
 }
 
 // Do runs a piece of work once across every instance sharing Redis; the
