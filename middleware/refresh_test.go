@@ -259,7 +259,9 @@ type firstResultCoordinator struct {
 	first []byte
 }
 
-func (c *firstResultCoordinator) Keep(context.Context, string, []byte, time.Duration) error { return nil }
+func (c *firstResultCoordinator) Keep(context.Context, string, []byte, time.Duration) error {
+	return nil
+}
 
 func (c *firstResultCoordinator) Do(ctx context.Context, key string, ttl time.Duration, fn func(context.Context) ([]byte, error)) ([]byte, error) {
 	c.mu.Lock()
@@ -281,7 +283,7 @@ func TestRefreshResultBoundToItsRefresh(t *testing.T) {
 	users := []oidctest.User{oidctest.DefaultUser, {Subject: "bob", Claims: map[string]any{"email": "bob@example.com"}}}
 	h := newHarness(t, refreshing(options{
 		provider: oidctest.Config{Users: users},
-		session: session.Config{Coordinator: &firstResultCoordinator{}},
+		session:  session.Config{Coordinator: &firstResultCoordinator{}},
 		auth: middleware.Config{
 			AuthRequest: func(r *http.Request) client.AuthRequest {
 				return client.AuthRequest{LoginHint: r.URL.Query().Get("hint")}
