@@ -2,17 +2,18 @@ package client_test
 
 import (
 	"crypto/rsa"
+	"encoding/json"
 	"errors"
 
-	"github.com/oidcrp/oidcrp/discovery"
+	jose "github.com/go-jose/go-jose/v4"
 )
 
 func discoveryParse(body []byte) (*rsa.PublicKey, error) {
-	keys, err := discovery.ParseKeySet(body)
-	if err != nil {
+	var set jose.JSONWebKeySet
+	if err := json.Unmarshal(body, &set); err != nil {
 		return nil, err
 	}
-	for _, k := range keys {
+	for _, k := range set.Keys {
 		if pub, ok := k.Key.(*rsa.PublicKey); ok {
 			return pub, nil
 		}

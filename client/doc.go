@@ -39,8 +39,9 @@
 // *AuthError and *TokenError for errors.As. ErrProviderUnavailable marks
 // failures worth retrying.
 //
-// ID tokens are parsed once, with go-jose, and verified with the key set of
-// the discovery package (which implements go-oidc's oidc.KeySet): go-oidc's
-// own verifier parses each token twice and cannot rate-limit key re-fetches;
-// see the README.
+// ID tokens are parsed once, strictly, and their signatures verified with
+// the standard library's crypto and the key set of the discovery package
+// (which implements go-oidc's oidc.KeySet): go-oidc's own verifier parses
+// each token twice and cannot rate-limit key re-fetches, and go-jose's
+// parsing alone costs more than the whole check; see the README.
 package client

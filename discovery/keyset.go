@@ -197,7 +197,7 @@ func (k *KeySet) fetch(ctx context.Context, u string) ([]jose.JSONWebKey, error)
 		if err != nil {
 			return nil, k.failed(u, now, fetchError(u, err))
 		}
-		keys, err := ParseKeySet(body)
+		keys, err := parseKeySet(body)
 		if err != nil {
 			return nil, k.failed(u, now, err)
 		}
@@ -227,13 +227,13 @@ func (k *KeySet) failed(u string, now time.Time, err error) error {
 	return err
 }
 
-// ParseKeySet decodes a JSON Web Key Set, keeping the public signing keys
+// parseKeySet decodes a JSON Web Key Set, keeping the public signing keys
 // it can use. As RFC 7517 section 5 asks, keys of unknown types or
 // algorithms are skipped rather than failing the set, and so are keys whose
 // "use" is not "sig" and private or symmetric keys (a provider must never
 // publish those). An empty result is not an error: tokens will then fail
 // with ErrUnknownKey.
-func ParseKeySet(body []byte) ([]jose.JSONWebKey, error) {
+func parseKeySet(body []byte) ([]jose.JSONWebKey, error) {
 	var raw struct {
 		Keys []json.RawMessage `json:"keys"`
 	}

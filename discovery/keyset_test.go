@@ -859,7 +859,7 @@ func TestParseKeySet(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			keys, err := ParseKeySet([]byte(tt.body))
+			keys, err := parseKeySet([]byte(tt.body))
 			if tt.wantErr {
 				if !errors.Is(err, ErrInvalidKeySet) {
 					t.Errorf("err = %v, want ErrInvalidKeySet", err)
@@ -870,7 +870,7 @@ func TestParseKeySet(t *testing.T) {
 				return
 			}
 			if err != nil {
-				t.Fatalf("ParseKeySet: %v", err)
+				t.Fatalf("parseKeySet: %v", err)
 			}
 			kids := make([]string, 0, len(keys))
 			for _, k := range keys {
@@ -905,7 +905,7 @@ func FuzzParseKeySet(f *testing.F) {
 	f.Add([]byte(`null`))
 
 	f.Fuzz(func(t *testing.T, body []byte) {
-		keys, err := ParseKeySet(body)
+		keys, err := parseKeySet(body)
 		if err != nil {
 			if !errors.Is(err, ErrInvalidKeySet) {
 				t.Fatalf("err = %v, want ErrInvalidKeySet", err)

@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"net/url"
 	"slices"
+
+	"github.com/oidcrp/oidcrp/internal/httpx"
 )
 
 // Metadata is an OpenID Provider's configuration: every member of OpenID
@@ -96,7 +98,7 @@ func (m *Metadata) SupportsAuthMethod(method string) bool {
 // Validate checks what a relying party relies on: the issuer and the endpoints
 // of the authorization-code flow are present and are absolute URLs whose scheme
 // is https, and every other endpoint given is such a URL too. The issuer may be
-// http on a loopback host (see CheckURL); endpoints may be http on loopback
+// http on a loopback host (see checkIssuerURL); endpoints may be http on loopback
 // hosts only when the issuer itself is such a loopback http issuer (a
 // development or test provider), never for an https issuer. allowHTTP accepts
 // http for the issuer and every endpoint. It returns a *MetadataError.
@@ -118,7 +120,7 @@ func (m *Metadata) validate(allowHTTP, loopbackHTTP bool) error {
 			return &MetadataError{Field: f.name, Reason: "missing"}
 		}
 	}
-	if err := CheckURL(m.Issuer, allowHTTP); err != nil {
+	if err := checkIssuerURL(m.Issuer, allowHTTP); err != nil {
 		return &MetadataError{Field: "issuer", Reason: err.Error()}
 	}
 	if u, _ := url.Parse(m.Issuer); u.RawQuery != "" || u.Fragment != "" {
@@ -147,16 +149,16 @@ func (m *Metadata) validate(allowHTTP, loopbackHTTP bool) error {
 	return nil
 }
 
-// CheckURL reports whether raw is an absolute https URL, or an http URL whose
-// host is a loopback address or "localhost" (the exception RFC 8252 makes for
-// native apps, which lets development providers run on 127.0.0.1), or any
-// http URL when allowHTTP is set.
-func CheckURL(raw string, allowHTTP bool) error {
+// checkIssuerURL reports whether raw is an absolute https URL, or an http
+// URL whose host is a loopback address or "localhost" (the exception RFC
+// 8252 makes for native apps, which lets development providers run on
+// 127.0.0.1), or any http URL when allowHTTP is set.
+func checkIssuerURL(raw string, allowHTTP bool) error {
 	return checkURL(raw, allowHTTP, true)
 }
 
-// checkURL is CheckURL, with loopbackHTTP saying whether http is accepted on
-// loopback hosts.
+// checkURL is checkIssuerURL, with loopbackHTTP saying whether http is
+// accepted on loopback hosts.
 func checkURL(raw string, allowHTTP, loopbackHTTP bool) error {
 	u, err := url.Parse(raw)
 	if err != nil {
@@ -168,7 +170,7 @@ func checkURL(raw string, allowHTTP, loopbackHTTP bool) error {
 	switch {
 	case u.Scheme == "https":
 		return nil
-	case u.Scheme == "http" && (allowHTTP || loopbackHTTP && IsLoopback(u.Hostname())):
+	case u.Scheme == "http" && (allowHTTP || loopbackHTTP && httpx.IsLoopback(u.Hostname())):
 		return nil
 	case u.Scheme == "http" && !loopbackHTTP:
 		return fmt.Errorf("scheme is http and the issuer is https")
@@ -183,5 +185,5 @@ func checkURL(raw string, allowHTTP, loopbackHTTP bool) error {
 // issuer of a development or test provider.
 func isLoopbackHTTP(raw string) bool {
 	u, err := url.Parse(raw)
-	return err == nil && u.Scheme == "http" && IsLoopback(u.Hostname())
+	return err == nil && u.Scheme == "http" && httpx.IsLoopback(u.Hostname())
 }

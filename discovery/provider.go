@@ -24,7 +24,7 @@ const WellKnownPath = "/.well-known/openid-configuration"
 type Config struct {
 	// Issuer is the provider's issuer identifier, e.g.
 	// "https://accounts.example.com". Required. It must be https, except
-	// for loopback hosts (see CheckURL) or when InsecureAllowHTTP is set.
+	// for loopback hosts (see checkURL) or when InsecureAllowHTTP is set.
 	Issuer string
 
 	// HTTPClient makes every request to the provider. If nil, a client with
@@ -134,7 +134,7 @@ func (c *Config) check() error {
 	if c.Issuer == "" {
 		return fmt.Errorf("%w: Issuer is empty", ErrInvalidConfig)
 	}
-	if err := CheckURL(c.Issuer, c.InsecureAllowHTTP); err != nil {
+	if err := checkIssuerURL(c.Issuer, c.InsecureAllowHTTP); err != nil {
 		return fmt.Errorf("%w: Issuer: %v", ErrInvalidConfig, err)
 	}
 	if c.MinCacheAge < 0 || c.MaxCacheAge < 0 || c.KeyRefetchInterval < 0 {
@@ -326,6 +326,3 @@ func (b *background) close() {
 	b.cancel()
 	b.wg.Wait()
 }
-
-// IsLoopback reports whether host is "localhost" or a loopback IP address.
-func IsLoopback(host string) bool { return httpx.IsLoopback(host) }

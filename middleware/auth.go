@@ -9,7 +9,7 @@ import (
 	"time"
 
 	"github.com/oidcrp/oidcrp/client"
-	"github.com/oidcrp/oidcrp/discovery"
+	"github.com/oidcrp/oidcrp/internal/httpx"
 	"github.com/oidcrp/oidcrp/session"
 )
 
@@ -118,7 +118,7 @@ func New(cfg Config) (*Auth, error) {
 	switch secure := sessions.Config().Secure; {
 	case redirect.Scheme == "https" && !secure:
 		sessions = sessions.WithSecure()
-	case redirect.Scheme == "http" && secure && !discovery.IsLoopback(redirect.Hostname()):
+	case redirect.Scheme == "http" && secure && !httpx.IsLoopback(redirect.Hostname()):
 		cfg.Logger.Warn("oidcrp: session cookies are Secure but the redirect URL is http: browsers will not send them back; use an https redirect URL",
 			"redirect_url", cfg.RP.Config().RedirectURL)
 	}

@@ -21,10 +21,10 @@ import (
 	"testing"
 	"time"
 
+	jose "github.com/go-jose/go-jose/v4"
 	"github.com/gorilla/securecookie"
 
 	"github.com/oidcrp/oidcrp/client"
-	"github.com/oidcrp/oidcrp/discovery"
 	"github.com/oidcrp/oidcrp/internal/benchfix"
 	"github.com/oidcrp/oidcrp/middleware"
 	"github.com/oidcrp/oidcrp/oidctest"
@@ -318,11 +318,11 @@ func BenchmarkCallback(b *testing.B) {
 		}
 		body, _ := io.ReadAll(resp.Body)
 		resp.Body.Close()
-		keys, err := discovery.ParseKeySet(body)
-		if err != nil || len(keys) == 0 {
+		var set jose.JSONWebKeySet
+		if err := json.Unmarshal(body, &set); err != nil || len(set.Keys) == 0 {
 			b.Fatal(err)
 		}
-		pub := keys[0].Key.(*rsa.PublicKey)
+		pub := set.Keys[0].Key.(*rsa.PublicKey)
 		w := &discard{h: http.Header{}}
 		b.ReportAllocs()
 		for b.Loop() {

@@ -24,7 +24,7 @@ func (a *Auth) Callback() http.Handler {
 			a.fail(w, r, err)
 			return
 		}
-		data, err := a.sessions.TakeFlow(w, r, query.Get("state"))
+		data, err := a.sessions.TakeFlow(w, r, session.LoginFlow, query.Get("state"))
 		if err != nil {
 			a.fail(w, r, err)
 			return

@@ -16,9 +16,12 @@
 // 401. Authenticate is the same check without the redirect, for callers that
 // answer themselves. Handlers read the session with SessionFrom, Subject and
 // Claims, and call APIs as the user with HTTPClient or TokenSource, whose
-// tokens refresh themselves: once per refresh token across concurrent
-// requests, so that providers rotating refresh tokens never see one redeemed
-// twice.
+// tokens refresh themselves (session.Manager.Refresh): once per refresh
+// across concurrent requests and instances, so that providers rotating
+// refresh tokens never see one redeemed twice. Changes to the session are
+// written back on the way out, before the handler's first write. While the
+// provider is down, pages that need only the login keep working; what needs
+// a valid access token fails (502) until it is back.
 //
 // Errors map to statuses in one place, ErrorStatus: the browser sees a short
 // safe message, the log sees the error.

@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"github.com/oidcrp/oidcrp/client"
+	"github.com/oidcrp/oidcrp/session"
 )
 
 // Login returns the handler that starts a login: it redirects the browser
@@ -36,7 +37,7 @@ func (a *Auth) Login() http.Handler {
 		}
 		var buf [256]byte
 		data, _ := flow.AppendBinary(buf[:0])
-		if err := a.sessions.SaveFlow(w, r, flow.State, data); err != nil {
+		if err := a.sessions.SaveFlow(w, r, session.LoginFlow, flow.State, data); err != nil {
 			a.fail(w, r, err)
 			return
 		}

@@ -11,11 +11,6 @@ import (
 	"github.com/oidcrp/oidcrp/session"
 )
 
-// logoutMark starts the data of the flow cookie that carries a logout's
-// state, telling it apart from a login's (a marshaled client.Flow starts
-// with its version byte, 1).
-const logoutMark = 'L'
-
 // revokeTimeout bounds the revocation call at logout: logging out must not
 // wait long on a slow provider.
 const revokeTimeout = 5 * time.Second
@@ -91,7 +86,7 @@ func (a *Auth) endAtProvider(w http.ResponseWriter, r *http.Request, s *session.
 	var state string
 	if a.cfg.PostLogoutRedirectURL != "" {
 		state = randstr.Token()
-		if err := a.sessions.SaveFlow(w, r, state, []byte{logoutMark}); err != nil {
+		if err := a.sessions.SaveFlow(w, r, session.LogoutFlow, state, nil); err != nil {
 			state = ""
 		}
 	}
@@ -145,8 +140,7 @@ func (a *Auth) PostLogout(next http.Handler) http.Handler {
 			next.ServeHTTP(w, r)
 			return
 		}
-		data, err := a.sessions.TakeFlow(w, r, state)
-		if err != nil || len(data) != 1 || data[0] != logoutMark {
+		if _, err := a.sessions.TakeFlow(w, r, session.LogoutFlow, state); err != nil {
 			a.cfg.Logger.WarnContext(r.Context(), "oidcrp: post-logout state does not match a logout of this browser", "error", err)
 		}
 		q.Del("state")

@@ -7,8 +7,8 @@
 //	err = m.Create(w, r, &session.Session{Subject: sub, IDToken: raw})  // at login: new ID
 //	err = m.Destroy(w, r)                // at logout
 //
-//	err = m.SaveFlow(w, r, flow.State, flowBytes) // at the login redirect
-//	flowBytes, err = m.TakeFlow(w, r, state)       // at the callback, once
+//	err = m.SaveFlow(w, r, session.LoginFlow, flow.State, flowBytes) // at the login redirect
+//	flowBytes, err = m.TakeFlow(w, r, session.LoginFlow, state)       // at the callback, once
 //
 // Cookies are sealed with AES-256-GCM (Codec) under a ring of keys: the first
 // seals, all open. They are HttpOnly, SameSite=Lax, Path=/, and over TLS

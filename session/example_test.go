@@ -65,7 +65,7 @@ func ExampleManager_SaveFlow() {
 	// At the login redirect: keep the flow in a cookie of its own.
 	w := httptest.NewRecorder()
 	r := httptest.NewRequest(http.MethodGet, "https://app.example/auth/login", nil)
-	if err := m.SaveFlow(w, r, state, []byte("marshaled client.Flow")); err != nil {
+	if err := m.SaveFlow(w, r, session.LoginFlow, state, []byte("marshaled client.Flow")); err != nil {
 		log.Fatal(err)
 	}
 	cookies := w.Result().Cookies()
@@ -77,12 +77,12 @@ func ExampleManager_SaveFlow() {
 		callback.AddCookie(c)
 	}
 	w = httptest.NewRecorder()
-	data, err := m.TakeFlow(w, callback, callback.URL.Query().Get("state"))
+	data, err := m.TakeFlow(w, callback, session.LoginFlow, callback.URL.Query().Get("state"))
 	fmt.Printf("%s, %v\n", data, err)
 	fmt.Println("cookie deleted:", w.Result().Cookies()[0].MaxAge < 0)
 
 	// The same callback replayed is refused.
-	_, err = m.TakeFlow(httptest.NewRecorder(), callback, state)
+	_, err = m.TakeFlow(httptest.NewRecorder(), callback, session.LoginFlow, state)
 	fmt.Println(err)
 	// Output:
 	// set __Host-oidcrp_flow_k3Xq8vT1bN0sWc2y

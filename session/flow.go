@@ -26,8 +26,22 @@ var (
 // flowKeyLen is how much of the state names a flow cookie: 96 bits.
 const flowKeyLen = 16
 
-// flowVersion is the first byte of a flow record.
-const flowVersion = 1
+// FlowKind says what a pending flow is for, so that the state of one kind
+// of flow cannot complete another.
+type FlowKind byte
+
+const (
+	// LoginFlow is a login attempt: its data is a marshaled client.Flow.
+	LoginFlow FlowKind = 1
+	// LogoutFlow is an RP-initiated logout, whose state the provider
+	// echoes to the post-logout page.
+	LogoutFlow FlowKind = 2
+)
+
+// flowVersion is the first byte of a flow record: version 2 carries the
+// kind; version 1 records (written before it, and usable for FlowTimeout)
+// are logins, or logouts when their data is the 'L' the middleware wrote.
+const flowVersion = 2
 
 // flowName is the cookie name for state, or "" when state cannot be one of
 // ours (too short, or not base64url).
@@ -44,11 +58,11 @@ func (m *Manager) flowName(state string) string {
 	return m.cfg.FlowCookieName + "_" + state[:flowKeyLen]
 }
 
-// SaveFlow keeps data, the state of one login attempt (a marshaled
-// client.Flow), in a short-lived cookie of its own named after state, so
-// that logins started in several tabs do not overwrite each other. If the
+// SaveFlow keeps data, the state of one flow of kind (for a login, a
+// marshaled client.Flow), in a short-lived cookie of its own named after
+// state, so that logins started in several tabs do not overwrite each other. If the
 // browser already holds MaxFlows pending attempts, the oldest are dropped.
-func (m *Manager) SaveFlow(w http.ResponseWriter, r *http.Request, state string, data []byte) error {
+func (m *Manager) SaveFlow(w http.ResponseWriter, r *http.Request, kind FlowKind, state string, data []byte) error {
 	name := m.flowName(state)
 	if name == "" {
 		return fmt.Errorf("session: save flow: state must start with %d base64url characters", flowKeyLen)
@@ -56,7 +70,7 @@ func (m *Manager) SaveFlow(w http.ResponseWriter, r *http.Request, state string,
 	now := m.cfg.Now()
 	m.dropOldFlows(w, r)
 	rec := make([]byte, 0, 24+len(state)+len(data))
-	rec = append(rec, flowVersion)
+	rec = append(rec, flowVersion, byte(kind))
 	rec = wire.AppendVarint(rec, now.UnixMilli())
 	rec = wire.AppendString(rec, state)
 	rec = wire.AppendBytes(rec, data)
@@ -71,11 +85,11 @@ func (m *Manager) SaveFlow(w http.ResponseWriter, r *http.Request, state string,
 	return nil
 }
 
-// TakeFlow returns the data saved for state and deletes its cookie: each
-// login attempt can be completed once. It fails with ErrNoFlow when there is
-// no valid, unexpired attempt for state, and ErrFlowUsed when the attempt
-// was taken before (a replayed callback).
-func (m *Manager) TakeFlow(w http.ResponseWriter, r *http.Request, state string) ([]byte, error) {
+// TakeFlow returns the data saved for state, a flow of kind, and deletes its
+// cookie: each flow can be completed once. It fails with ErrNoFlow when
+// there is no valid, unexpired flow of kind for state, and ErrFlowUsed when
+// the flow was taken before (a replayed callback).
+func (m *Manager) TakeFlow(w http.ResponseWriter, r *http.Request, kind FlowKind, state string) ([]byte, error) {
 	name := m.flowName(state)
 	if name == "" {
 		return nil, ErrNoFlow
@@ -86,12 +100,15 @@ func (m *Manager) TakeFlow(w http.ResponseWriter, r *http.Request, state string)
 		return nil, ErrNoFlow
 	}
 	expire(w, c)
-	issued, savedState, data, err := m.openFlow(name, value)
+	savedKind, issued, savedState, data, err := m.openFlow(name, value)
 	if err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrNoFlow, err)
 	}
 	if subtle.ConstantTimeCompare([]byte(savedState), []byte(state)) != 1 {
 		return nil, ErrNoFlow
+	}
+	if savedKind != kind {
+		return nil, fmt.Errorf("%w: a flow of another kind", ErrNoFlow)
 	}
 	expires := issued.Add(m.cfg.FlowTimeout)
 	if m.cfg.Now().After(expires) {
@@ -107,22 +124,32 @@ func (m *Manager) TakeFlow(w http.ResponseWriter, r *http.Request, state string)
 	return data, nil
 }
 
-func (m *Manager) openFlow(name, value string) (issued time.Time, state string, data []byte, err error) {
+func (m *Manager) openFlow(name, value string) (kind FlowKind, issued time.Time, state string, data []byte, err error) {
 	var rec []byte
 	if err := m.decode(name, value, &rec); err != nil {
-		return time.Time{}, "", nil, err
+		return 0, time.Time{}, "", nil, err
 	}
 	rd := wire.NewReader(rec)
-	if rd.Byte() != flowVersion {
-		return time.Time{}, "", nil, ErrMalformed
+	switch rd.Byte() {
+	case 1:
+	case flowVersion:
+		kind = FlowKind(rd.Byte())
+	default:
+		return 0, time.Time{}, "", nil, ErrMalformed
 	}
 	issued = time.UnixMilli(rd.Varint())
 	state = rd.String()
 	data = rd.Bytes()
 	if rd.Err() != nil || rd.Len() != 0 {
-		return time.Time{}, "", nil, ErrMalformed
+		return 0, time.Time{}, "", nil, ErrMalformed
 	}
-	return issued, state, data, nil
+	if kind == 0 { // version 1
+		kind = LoginFlow
+		if len(data) == 1 && data[0] == 'L' {
+			kind = LogoutFlow
+		}
+	}
+	return kind, issued, state, data, nil
 }
 
 // dropOldFlows deletes the request's flow cookies that are invalid,
@@ -155,7 +182,7 @@ func (m *Manager) dropOldFlows(w http.ResponseWriter, r *http.Request) {
 	}
 	live := flows[:0]
 	for _, f := range flows {
-		issued, _, _, err := m.openFlow(strings.TrimPrefix(f.name, hostPrefix), f.value)
+		_, issued, _, _, err := m.openFlow(strings.TrimPrefix(f.name, hostPrefix), f.value)
 		if err != nil || m.cfg.Now().After(issued.Add(m.cfg.FlowTimeout)) {
 			m.expireFlow(w, r, f.name)
 			continue

@@ -2,6 +2,7 @@ package session_test
 
 import (
 	"context"
+	"encoding/binary"
 	"errors"
 	"net/http"
 	"net/http/httptest"
@@ -18,7 +19,7 @@ import (
 func startLogin(t *testing.T, m *session.Manager, j *jar, target, state string, data []byte) {
 	t.Helper()
 	rec := httptest.NewRecorder()
-	if err := m.SaveFlow(rec, j.request(target), state, data); err != nil {
+	if err := m.SaveFlow(rec, j.request(target), session.LoginFlow, state, data); err != nil {
 		t.Fatal(err)
 	}
 	j.update(rec)
@@ -28,7 +29,7 @@ func startLogin(t *testing.T, m *session.Manager, j *jar, target, state string, 
 // handler does, and applies the response to j.
 func callback(m *session.Manager, j *jar, target, state string) ([]byte, error) {
 	rec := httptest.NewRecorder()
-	data, err := m.TakeFlow(rec, j.request(target), state)
+	data, err := m.TakeFlow(rec, j.request(target), session.LoginFlow, state)
 	j.update(rec)
 	return data, err
 }
@@ -41,7 +42,7 @@ func TestFlowRoundTrip(t *testing.T) {
 			j := newJar(t)
 			state := newState()
 			rec := httptest.NewRecorder()
-			if err := m.SaveFlow(rec, j.request(target), state, []byte("flow data")); err != nil {
+			if err := m.SaveFlow(rec, j.request(target), session.LoginFlow, state, []byte("flow data")); err != nil {
 				t.Fatal(err)
 			}
 			cookies := rec.Result().Cookies()
@@ -66,7 +67,7 @@ func TestFlowRoundTrip(t *testing.T) {
 
 			clk.Advance(9 * time.Minute)
 			rec = httptest.NewRecorder()
-			data, err := m.TakeFlow(rec, replay, state)
+			data, err := m.TakeFlow(rec, replay, session.LoginFlow, state)
 			if err != nil || string(data) != "flow data" {
 				t.Fatalf("TakeFlow = %q, %v", data, err)
 			}
@@ -79,7 +80,7 @@ func TestFlowRoundTrip(t *testing.T) {
 			}
 
 			// The same callback replayed, cookie and all.
-			if data, err := m.TakeFlow(httptest.NewRecorder(), replay, state); !errors.Is(err, session.ErrFlowUsed) || data != nil {
+			if data, err := m.TakeFlow(httptest.NewRecorder(), replay, session.LoginFlow, state); !errors.Is(err, session.ErrFlowUsed) || data != nil {
 				t.Errorf("replayed: TakeFlow = %q, %v; want ErrFlowUsed", data, err)
 			}
 			// Without the cookie.
@@ -184,7 +185,7 @@ func TestSaveFlowRejectsState(t *testing.T) {
 	m := newManager(t, newClock(), nil)
 	for _, state := range []string{"", "short", "0123456789abcde", "0123456789abcde!", "0123456789 abcdef", "ünicode-state-value-here"} {
 		rec := httptest.NewRecorder()
-		if err := m.SaveFlow(rec, httptest.NewRequest(http.MethodGet, "/", nil), state, nil); err == nil {
+		if err := m.SaveFlow(rec, httptest.NewRequest(http.MethodGet, "/", nil), session.LoginFlow, state, nil); err == nil {
 			t.Errorf("SaveFlow(%q) succeeded", state)
 		}
 		if h := rec.Header()["Set-Cookie"]; len(h) != 0 {
@@ -301,7 +302,7 @@ func TestMaxFlowsDropsInvalidFirst(t *testing.T) {
 	}
 	fresh := newState()
 	rec := httptest.NewRecorder()
-	if err := m.SaveFlow(rec, j.request("http://app.example/"), fresh, nil); err != nil {
+	if err := m.SaveFlow(rec, j.request("http://app.example/"), session.LoginFlow, fresh, nil); err != nil {
 		t.Fatal(err)
 	}
 	set := setCookies(rec)
@@ -334,7 +335,7 @@ func TestMaxFlowsCountsOwnCookiesOnly(t *testing.T) {
 	j.set("oidcrp_flow_AAAAAAAAAAAAAAAA", "x") // plain-HTTP flow cookie
 	state := newState()
 	rec := httptest.NewRecorder()
-	if err := m.SaveFlow(rec, j.request("https://app.example/"), state, nil); err != nil {
+	if err := m.SaveFlow(rec, j.request("https://app.example/"), session.LoginFlow, state, nil); err != nil {
 		t.Fatal(err)
 	}
 	if h := rec.Header()["Set-Cookie"]; len(h) != 1 {
@@ -368,11 +369,11 @@ func TestFlowReplayUsesManagerClock(t *testing.T) {
 	state := newState()
 	startLogin(t, m, j, "http://app.example/", state, []byte("d"))
 	replay := j.request("http://app.example/")
-	if _, err := m.TakeFlow(httptest.NewRecorder(), replay, state); err != nil {
+	if _, err := m.TakeFlow(httptest.NewRecorder(), replay, session.LoginFlow, state); err != nil {
 		t.Fatal(err)
 	}
 	clk.Advance(time.Minute)
-	if _, err := m.TakeFlow(httptest.NewRecorder(), replay, state); !errors.Is(err, session.ErrFlowUsed) {
+	if _, err := m.TakeFlow(httptest.NewRecorder(), replay, session.LoginFlow, state); !errors.Is(err, session.ErrFlowUsed) {
 		t.Errorf("replay: err = %v, want ErrFlowUsed", err)
 	}
 }
@@ -398,3 +399,45 @@ func TestSaveFlowKeepsSessionCookie(t *testing.T) {
 		}
 	}
 }
+
+// TestFlowKinds: the state of a logout cannot complete a login, nor the
+// reverse; flows saved before kinds existed (version 1) still open, as
+// what they were.
+func TestFlowKinds(t *testing.T) {
+	clk := newClock()
+	m := newManager(t, clk, nil)
+	target := "http://app.example/"
+	for _, tt := range []struct{ saved, taken session.FlowKind }{
+		{session.LogoutFlow, session.LoginFlow},
+		{session.LoginFlow, session.LogoutFlow},
+	} {
+		j := newJar(t)
+		state := newState()
+		rec := httptest.NewRecorder()
+		if err := m.SaveFlow(rec, j.request(target), tt.saved, state, nil); err != nil {
+			t.Fatal(err)
+		}
+		j.update(rec)
+		if _, err := m.TakeFlow(httptest.NewRecorder(), j.request(target), tt.taken, state); !errors.Is(err, session.ErrNoFlow) {
+			t.Errorf("flow of kind %d taken as %d: %v, want ErrNoFlow", tt.saved, tt.taken, err)
+		}
+	}
+	// Version 1 records: a login's data, and the logout mark 'L'.
+	for _, tt := range []struct {
+		data []byte
+		kind session.FlowKind
+	}{{[]byte("\x01login flow"), session.LoginFlow}, {[]byte("L"), session.LogoutFlow}} {
+		j := newJar(t)
+		state := newState()
+		rec := append([]byte{1}, wireVarint(clk.Now().UnixMilli())...)
+		rec = append(append(rec, byte(len(state))), state...)
+		rec = append(append(rec, byte(len(tt.data))), tt.data...)
+		j.set("oidcrp_flow_"+state[:16], seal(t, m, "oidcrp_flow_"+state[:16], rec))
+		if got, err := m.TakeFlow(httptest.NewRecorder(), j.request(target), tt.kind, state); err != nil || string(got) != string(tt.data) {
+			t.Errorf("version 1 flow %q as kind %d: %q, %v", tt.data, tt.kind, got, err)
+		}
+	}
+}
+
+// wireVarint is binary.AppendVarint, as the flow record writes times.
+func wireVarint(v int64) []byte { return binary.AppendVarint(nil, v) }

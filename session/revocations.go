@@ -60,13 +60,8 @@ type Revocation struct {
 	Expires time.Time
 }
 
-// MaxIDLen bounds the provider session IDs and subjects Revocations keeps,
-// in bytes: OpenID Connect identifiers are a few dozen characters
-// (Core section 2 caps sub at 255 ASCII characters).
-const MaxIDLen = 255
-
-// DefaultMaxRevocations bounds a MemoryRevocations whose MaxEntries is zero.
-const DefaultMaxRevocations = 1 << 18
+// defaultMaxRevocations bounds a MemoryRevocations whose MaxEntries is zero.
+const defaultMaxRevocations = 1 << 18
 
 // MemoryRevocations is Revocations in this process's memory, for a single
 // instance. It keeps at most MaxEntries records (issued sids and subjects,
@@ -75,8 +70,8 @@ const DefaultMaxRevocations = 1 << 18
 // recorded, a check costs one atomic load, and at most three map lookups
 // after. The zero value is ready to use.
 type MemoryRevocations struct {
-	// MaxEntries bounds the records kept. If zero, DefaultMaxRevocations:
-	// room for that many logins per session lifetime (Config.AbsoluteTimeout).
+	// MaxEntries bounds the records kept. If zero, 262,144: room for about
+	// that many logins per session lifetime (Config.AbsoluteTimeout).
 	MaxEntries int
 
 	// Now returns the current time, for sweeping expired records. If nil,
@@ -180,7 +175,7 @@ func (m *MemoryRevocations) record(key revocationKey, expires time.Time) *revoca
 	if rec == nil {
 		limit := m.MaxEntries
 		if limit <= 0 {
-			limit = DefaultMaxRevocations
+			limit = defaultMaxRevocations
 		}
 		for len(m.records) >= limit && len(m.queue) > 0 {
 			m.drop(m.queue[0], true)

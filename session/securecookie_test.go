@@ -133,7 +133,7 @@ func TestSecureCookieCodecLimits(t *testing.T) {
 		if err := m.Create(rec, r, &session.Session{Subject: "a", Claims: bigClaims(6000)}); err == nil {
 			t.Errorf("store %v: a session over securecookie's limit was saved", withStore)
 		}
-		if err := m.SaveFlow(rec, r, newState(), []byte(randomText(6000))); err == nil {
+		if err := m.SaveFlow(rec, r, session.LoginFlow, newState(), []byte(randomText(6000))); err == nil {
 			t.Errorf("store %v: a flow over securecookie's limit was saved", withStore)
 		}
 		if h := rec.Header()["Set-Cookie"]; len(h) != 0 {

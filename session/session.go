@@ -30,8 +30,10 @@ type Session struct {
 	CreatedAt time.Time // login time; the absolute timeout counts from it
 	LastSeen  time.Time // last use, at a granularity of Config.IdleTimeout/16
 
-	// Claims is a JSON object of the user's claims the app keeps (the ID
-	// token's, merged with userinfo's), or nil.
+	// Claims is a JSON object of the user's claims the app keeps besides
+	// the ID token's (those only userinfo gave, client.KeptUserInfo), or
+	// nil. The ID token's own are read from IDToken when needed
+	// (client.UserClaims), not stored twice.
 	Claims []byte
 }
 
