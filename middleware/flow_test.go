@@ -179,17 +179,7 @@ func TestCallbackFailures(t *testing.T) {
 			h := newHarness(t, options{auth: middleware.Config{UserInfo: true}})
 			h.op.SetHooks(tt.hooks)
 			b := oidctest.NewBrowser()
-			resp, err := b.Client.Get(h.srv.URL + "/auth/login")
-			if err != nil {
-				t.Fatal(err)
-			}
-			resp.Body.Close()
-			resp, err = b.Client.Get(resp.Header.Get("Location"))
-			if err != nil {
-				t.Fatal(err)
-			}
-			resp.Body.Close()
-			cb, _ := url.Parse(resp.Header.Get("Location"))
+			cb := h.callbackURL(t, b)
 			q := cb.Query()
 			if tt.tamper != nil {
 				tt.tamper(q)
@@ -289,17 +279,7 @@ func TestCallbackOtherIssuerSpendsNothing(t *testing.T) {
 	replay := &countingReplay{cache: &session.MemoryReplayCache{}}
 	h := newHarness(t, options{session: session.Config{Replay: replay}})
 	b := oidctest.NewBrowser()
-	resp, err := b.Client.Get(h.srv.URL + "/auth/login")
-	if err != nil {
-		t.Fatal(err)
-	}
-	resp.Body.Close()
-	resp, err = b.Client.Get(resp.Header.Get("Location"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	resp.Body.Close()
-	cb, _ := url.Parse(resp.Header.Get("Location"))
+	cb := h.callbackURL(t, b)
 	forged := *cb
 	q := cb.Query()
 	q.Set("iss", "https://evil.example.com")
@@ -313,4 +293,26 @@ func TestCallbackOtherIssuerSpendsNothing(t *testing.T) {
 	if p, err := b.Get(ctx(t), cb.String()); err != nil || p.StatusCode != http.StatusOK {
 		t.Fatalf("the user's own callback after the forged one: %v %v", p, err)
 	}
+}
+
+// callbackURL starts a login in b and follows it to the provider, which
+// answers with the redirect to the app's callback: its URL, not yet
+// visited.
+func (h *harness) callbackURL(t *testing.T, b *oidctest.Browser) *url.URL {
+	t.Helper()
+	resp, err := b.Client.Get(h.srv.URL + "/auth/login")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	resp, err = b.Client.Get(resp.Header.Get("Location"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	cb, err := url.Parse(resp.Header.Get("Location"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return cb
 }

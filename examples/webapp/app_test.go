@@ -193,19 +193,7 @@ func TestUserinfoRefreshUnderConcurrency(t *testing.T) {
 	for round := 1; round <= 2; round++ {
 		time.Sleep(2100 * time.Millisecond) // past the access token's expiry
 		const n = 100
-		var wg sync.WaitGroup
-		statuses := make([]int, n)
-		for i := range n {
-			wg.Go(func() {
-				p, err := b.Get(testContext(t), app+"/userinfo", "Accept", "application/json")
-				if err != nil {
-					t.Error(err)
-					return
-				}
-				statuses[i] = p.StatusCode
-			})
-		}
-		wg.Wait()
+		statuses := concurrentGets(t, b, app+"/userinfo", n)
 		failures := 0
 		for _, s := range statuses {
 			if s != http.StatusOK {
@@ -234,20 +222,7 @@ func TestUserinfoRefreshNonRotating(t *testing.T) {
 	}
 	for round := 1; round <= 2; round++ {
 		time.Sleep(2100 * time.Millisecond) // past the access token's expiry
-		const n = 20
-		var wg sync.WaitGroup
-		statuses := make([]int, n)
-		for i := range n {
-			wg.Go(func() {
-				p, err := b.Get(testContext(t), app+"/userinfo", "Accept", "application/json")
-				if err != nil {
-					t.Error(err)
-					return
-				}
-				statuses[i] = p.StatusCode
-			})
-		}
-		wg.Wait()
+		statuses := concurrentGets(t, b, app+"/userinfo", 20)
 		s := op.Stats()
 		t.Logf("round %d: statuses %v, provider saw %d refresh grants", round, statuses, s.RefreshGrants)
 		for _, status := range statuses {
@@ -364,4 +339,24 @@ func TestSecureCookiesBehindProxy(t *testing.T) {
 var noRedirect = &http.Client{
 	CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
 	Timeout:       10 * time.Second,
+}
+
+// concurrentGets fetches url n times at once as an API client of browser b,
+// and returns the statuses.
+func concurrentGets(t *testing.T, b *oidctest.Browser, url string, n int) []int {
+	t.Helper()
+	var wg sync.WaitGroup
+	statuses := make([]int, n)
+	for i := range n {
+		wg.Go(func() {
+			p, err := b.Get(testContext(t), url, "Accept", "application/json")
+			if err != nil {
+				t.Error(err)
+				return
+			}
+			statuses[i] = p.StatusCode
+		})
+	}
+	wg.Wait()
+	return statuses
 }
