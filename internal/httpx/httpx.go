@@ -67,6 +67,14 @@ func Do(c *http.Client, req *http.Request) (*http.Response, []byte, error) {
 	return Policy{}.Do(c, req)
 }
 
+// Send sends req with c under the zero Policy and returns the body, read up
+// to MaxBody, whatever the status: for protocols whose error answers are
+// documents to read in full (RFC 6749 section 5.2), which StatusError
+// truncates.
+func Send(c *http.Client, req *http.Request) (*http.Response, []byte, error) {
+	return Policy{}.Send(c, req)
+}
+
 // Get fetches url with an Accept header under the zero Policy.
 func Get(ctx context.Context, c *http.Client, url, accept string) (*http.Response, []byte, error) {
 	return Policy{}.Get(ctx, c, url, accept)
@@ -74,6 +82,18 @@ func Get(ctx context.Context, c *http.Client, url, accept string) (*http.Respons
 
 // Do is Do under p.
 func (p Policy) Do(c *http.Client, req *http.Request) (*http.Response, []byte, error) {
+	resp, body, err := p.Send(c, req)
+	if err != nil {
+		return resp, nil, err
+	}
+	if resp.StatusCode < 200 || resp.StatusCode > 299 {
+		return resp, nil, &StatusError{StatusCode: resp.StatusCode, Body: body[:min(len(body), 512)]}
+	}
+	return resp, body, nil
+}
+
+// Send is Send under p.
+func (p Policy) Send(c *http.Client, req *http.Request) (*http.Response, []byte, error) {
 	resp, err := p.Client(c).Do(req)
 	if err != nil {
 		return nil, nil, err
@@ -85,9 +105,6 @@ func (p Policy) Do(c *http.Client, req *http.Request) (*http.Response, []byte, e
 	}
 	if len(body) > MaxBody {
 		return resp, nil, ErrTooLarge
-	}
-	if resp.StatusCode < 200 || resp.StatusCode > 299 {
-		return resp, nil, &StatusError{StatusCode: resp.StatusCode, Body: body[:min(len(body), 512)]}
 	}
 	return resp, body, nil
 }
