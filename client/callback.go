@@ -96,7 +96,6 @@ func (rp *RP) Callback(ctx context.Context, flow Flow, query url.Values) (*Token
 	if err != nil {
 		return nil, err
 	}
-	md := rp.provider.Metadata()
 	if flow.State == "" || subtle.ConstantTimeCompare([]byte(resp.State), []byte(flow.State)) != 1 {
 		return nil, ErrStateMismatch
 	}
@@ -106,9 +105,14 @@ func (rp *RP) Callback(ctx context.Context, flow Flow, query url.Values) (*Token
 	if resp.Code == "" {
 		return nil, ErrMissingCode
 	}
-	tok, err := rp.oauth2Config(md).Exchange(rp.oauth2Context(ctx), resp.Code, oauth2.VerifierOption(flow.Verifier))
+	tok, err := rp.tokenRequest(ctx, url.Values{
+		"grant_type":    {"authorization_code"},
+		"code":          {resp.Code},
+		"redirect_uri":  {rp.cfg.RedirectURL},
+		"code_verifier": {flow.Verifier},
+	})
 	if err != nil {
-		return nil, tokenError(err)
+		return nil, err
 	}
 	tokens, err := rp.newTokens(tok)
 	if err != nil {
@@ -144,7 +148,7 @@ type Tokens struct {
 // newTokens checks a token response and reads it. The access token's
 // expiry is counted from expires_in by the client's clock (Config.Now), the
 // clock every other check of the client uses.
-func (rp *RP) newTokens(t *oauth2.Token) (*Tokens, error) {
+func (rp *RP) newTokens(t *tokenResponse) (*Tokens, error) {
 	if !strings.EqualFold(t.TokenType, "Bearer") {
 		return nil, fmt.Errorf("%w: token_type %q, want Bearer", ErrProviderResponse, t.TokenType)
 	}
@@ -152,13 +156,12 @@ func (rp *RP) newTokens(t *oauth2.Token) (*Tokens, error) {
 		AccessToken:  t.AccessToken,
 		TokenType:    "Bearer",
 		RefreshToken: t.RefreshToken,
-		Expiry:       t.Expiry,
+		Scope:        t.Scope,
+		RawIDToken:   t.IDToken,
 	}
 	if t.ExpiresIn > 0 {
 		tokens.Expiry = rp.cfg.Now().Add(time.Duration(t.ExpiresIn) * time.Second)
 	}
-	tokens.RawIDToken, _ = t.Extra("id_token").(string)
-	tokens.Scope, _ = t.Extra("scope").(string)
 	return tokens, nil
 }
 

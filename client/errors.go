@@ -47,8 +47,8 @@ var (
 	ErrProviderUnavailable = errors.New("client: provider unavailable")
 
 	// ErrProviderResponse: the provider answered, but not as the protocol
-	// says (not JSON, missing access_token, a token_type other than Bearer,
-	// no id_token where one is required).
+	// says (not JSON, missing access_token, a member of the wrong JSON type,
+	// a token_type other than Bearer, no id_token where one is required).
 	ErrProviderResponse = errors.New("client: invalid response from provider")
 )
 
@@ -114,8 +114,9 @@ func (e *AuthError) Error() string {
 type TokenError struct {
 	Code        string // e.g. "invalid_grant", "invalid_client"; may be empty
 	Description string
+	URI         string // error_uri, may be empty
 	StatusCode  int
-	Err         error // the underlying *oauth2.RetrieveError
+	Err         error // an *oauth2.RetrieveError with the response
 }
 
 func (e *TokenError) Error() string {

@@ -5,10 +5,9 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
+	"net/url"
 	"slices"
 	"strings"
-
-	"golang.org/x/oauth2"
 )
 
 // Refresh redeems refreshToken for new tokens (RFC 6749 section 6), under
@@ -27,15 +26,19 @@ func (rp *RP) Refresh(ctx context.Context, refreshToken, previousIDToken string)
 	if refreshToken == "" {
 		return nil, fmt.Errorf("%w: no refresh token", ErrInvalidGrant)
 	}
-	md := rp.provider.Metadata()
-	src := rp.oauth2Config(md).TokenSource(rp.oauth2Context(ctx), &oauth2.Token{RefreshToken: refreshToken})
-	tok, err := src.Token()
+	tok, err := rp.tokenRequest(ctx, url.Values{
+		"grant_type":    {"refresh_token"},
+		"refresh_token": {refreshToken},
+	})
 	if err != nil {
-		return nil, tokenError(err)
+		return nil, err
 	}
 	tokens, err := rp.newTokens(tok)
 	if err != nil {
 		return nil, err
+	}
+	if tokens.RefreshToken == "" {
+		tokens.RefreshToken = refreshToken // not rotated: the old one stays valid
 	}
 	if tokens.RawIDToken == "" {
 		return tokens, nil

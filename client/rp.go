@@ -9,8 +9,6 @@ import (
 	"strings"
 	"sync/atomic"
 
-	"golang.org/x/oauth2"
-
 	"github.com/oidcrp/oidcrp/discovery"
 	"github.com/oidcrp/oidcrp/internal/httpx"
 )
@@ -23,6 +21,7 @@ type RP struct {
 	cfg          Config
 	provider     *discovery.Provider
 	ownsProvider bool
+	auth         clientAuth // how the client authenticates, resolved at New
 	authURL      atomic.Pointer[authURLPrefix]
 }
 
@@ -65,6 +64,7 @@ func (rp *RP) checkProvider(md *discovery.Metadata) error {
 		return fmt.Errorf("%w: provider does not support token endpoint auth method %s (it lists %s)",
 			ErrInvalidConfig, rp.cfg.AuthMethod, strings.Join(md.TokenEndpointAuthMethodsSupported, ", "))
 	}
+	rp.auth = clientAuth{method: rp.cfg.AuthMethod}
 	return nil
 }
 
@@ -81,48 +81,6 @@ func (rp *RP) Provider() *discovery.Provider { return rp.provider }
 
 // Config returns the configuration, with defaults filled in.
 func (rp *RP) Config() Config { return rp.cfg }
-
-// oauth2Config is the golang.org/x/oauth2 view of the client, built from the
-// current metadata so that a re-discovered endpoint takes effect.
-func (rp *RP) oauth2Config(md *discovery.Metadata) *oauth2.Config {
-	style := oauth2.AuthStyleInHeader
-	if rp.cfg.AuthMethod != AuthClientSecretBasic {
-		style = oauth2.AuthStyleInParams
-	}
-	return &oauth2.Config{
-		ClientID:     rp.cfg.ClientID,
-		ClientSecret: rp.cfg.ClientSecret,
-		RedirectURL:  rp.cfg.RedirectURL,
-		Scopes:       rp.cfg.Scopes,
-		Endpoint: oauth2.Endpoint{
-			AuthURL:   md.AuthorizationEndpoint,
-			TokenURL:  md.TokenEndpoint,
-			AuthStyle: style,
-		},
-	}
-}
-
-// oauth2Context carries the configured HTTP client to golang.org/x/oauth2.
-func (rp *RP) oauth2Context(ctx context.Context) context.Context {
-	return httpx.WithOAuth2Client(ctx, rp.cfg.HTTPClient)
-}
-
-// tokenError classifies a failure of the token endpoint.
-func tokenError(err error) error {
-	var re *oauth2.RetrieveError
-	if errors.As(err, &re) {
-		te := &TokenError{Code: re.ErrorCode, Description: re.ErrorDescription, Err: re}
-		if re.Response != nil {
-			te.StatusCode = re.Response.StatusCode
-		}
-		if te.Code == "" && te.StatusCode < 500 {
-			// Neither an RFC 6749 error nor a server error: a garbled answer.
-			return fmt.Errorf("%w: %w", ErrProviderResponse, te)
-		}
-		return te
-	}
-	return providerError(err)
-}
 
 // providerError classifies a failure to talk to the provider that is not an
 // answer in the protocol's terms.

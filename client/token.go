@@ -1,0 +1,177 @@
+package client
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"maps"
+	"math"
+	"net/http"
+	"net/url"
+	"strings"
+
+	"golang.org/x/oauth2"
+
+	"github.com/oidcrp/oidcrp/internal/httpx"
+)
+
+// This file is the one place that talks to the authorization server's
+// endpoints that authenticate the client: the token endpoint (code exchange
+// and refresh today; client credentials, device and token exchange grants
+// later) and, through post, revocation (and later PAR and introspection).
+// Each request is built afresh, so that a retry (a DPoP nonce, later) carries
+// a new client assertion and a new proof.
+
+// tokenResponse is a successful token response (RFC 6749 section 5.1), its
+// members checked for their JSON types.
+type tokenResponse struct {
+	AccessToken  string
+	TokenType    string
+	ExpiresIn    int64 // seconds; 0 when absent
+	RefreshToken string
+	Scope        string
+	IDToken      string
+}
+
+// tokenRequest sends form to the token endpoint as the client and reads the
+// answer. Errors are classified for the caller: a *TokenError for an RFC 6749
+// section 5.2 error (matching ErrInvalidGrant or, for 5xx,
+// ErrProviderUnavailable), ErrProviderUnavailable for network failures and
+// timeouts, ErrProviderResponse for answers that are not the protocol's.
+func (rp *RP) tokenRequest(ctx context.Context, form url.Values) (*tokenResponse, error) {
+	md := rp.provider.Metadata()
+	resp, body, err := rp.post(ctx, md.TokenEndpoint, form)
+	if err != nil {
+		return nil, err
+	}
+	return parseTokenResponse(resp, body)
+}
+
+// post sends form to endpoint, authenticated as the client, and returns a
+// 2xx answer with its body. Any other answer is classified as tokenRequest
+// says.
+func (rp *RP) post(ctx context.Context, endpoint string, form url.Values) (*http.Response, []byte, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, endpoint, nil)
+	if err != nil {
+		return nil, nil, fmt.Errorf("%w: endpoint: %v", ErrProviderResponse, err)
+	}
+	form = maps.Clone(form) // authenticate adds to it; the caller's stays as it was
+	if err := rp.authenticate(req, form); err != nil {
+		return nil, nil, err
+	}
+	// Later: a DPoP proof for req (RFC 9449 section 5) goes here, after the
+	// client's authentication and before the body is sealed.
+	setForm(req, form)
+	req.Header.Set("Accept", "application/json")
+	resp, body, err := httpx.Send(rp.cfg.HTTPClient, req)
+	if err != nil {
+		return nil, nil, providerError(err)
+	}
+	if resp.StatusCode < 200 || resp.StatusCode > 299 {
+		return nil, nil, errorResponse(resp, body)
+	}
+	return resp, body, nil
+}
+
+// setForm makes form req's body, re-readable for redirects.
+func setForm(req *http.Request, form url.Values) {
+	body := form.Encode()
+	req.Body = io.NopCloser(strings.NewReader(body))
+	req.GetBody = func() (io.ReadCloser, error) { return io.NopCloser(strings.NewReader(body)), nil }
+	req.ContentLength = int64(len(body))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+}
+
+// errorBody is an error response (RFC 6749 section 5.2).
+type errorBody struct {
+	Error       string `json:"error"`
+	Description string `json:"error_description"`
+	URI         string `json:"error_uri"`
+}
+
+// errorResponse classifies a non-2xx answer: a *TokenError, which matches
+// ErrProviderUnavailable for 5xx; for a 4xx without an RFC 6749 error code, a
+// garbled answer, ErrProviderResponse wrapping the *TokenError.
+func errorResponse(resp *http.Response, body []byte) error {
+	var eb errorBody
+	if json.Unmarshal(body, &eb) != nil {
+		eb = errorBody{} // not JSON, or an error member that is not a string
+	}
+	te := newTokenError(resp, body, eb)
+	if te.Code == "" && te.StatusCode < 500 {
+		return fmt.Errorf("%w: %w", ErrProviderResponse, te)
+	}
+	return te
+}
+
+func newTokenError(resp *http.Response, body []byte, eb errorBody) *TokenError {
+	return &TokenError{
+		Code:        eb.Error,
+		Description: eb.Description,
+		URI:         eb.URI,
+		StatusCode:  resp.StatusCode,
+		// What golang.org/x/oauth2 returned before this package sent its
+		// own requests: errors.As with an *oauth2.RetrieveError still works.
+		Err: &oauth2.RetrieveError{
+			Response:         resp,
+			Body:             body,
+			ErrorCode:        eb.Error,
+			ErrorDescription: eb.Description,
+			ErrorURI:         eb.URI,
+		},
+	}
+}
+
+// parseTokenResponse reads a 2xx answer of the token endpoint. It must be a
+// JSON object whose members have the types RFC 6749 section 5.1 and OpenID
+// Connect Core 3.1.3.3 give them; null counts as absent. A 2xx answer with an
+// error member is an error (some servers answer errors with 200).
+func parseTokenResponse(resp *http.Response, body []byte) (*tokenResponse, error) {
+	var m map[string]json.RawMessage
+	if err := json.Unmarshal(body, &m); err != nil || m == nil {
+		return nil, fmt.Errorf("%w: token response is not a JSON object", ErrProviderResponse)
+	}
+	if raw, ok := m["error"]; ok && !isNull(raw) {
+		var eb errorBody
+		if json.Unmarshal(body, &eb) != nil {
+			return nil, fmt.Errorf("%w: token response has error members that are not strings", ErrProviderResponse)
+		}
+		if eb.Error != "" {
+			return nil, newTokenError(resp, body, eb)
+		}
+	}
+	var t tokenResponse
+	for _, f := range []struct {
+		name string
+		dst  *string
+	}{
+		{"access_token", &t.AccessToken}, {"token_type", &t.TokenType}, {"refresh_token", &t.RefreshToken},
+		{"scope", &t.Scope}, {"id_token", &t.IDToken},
+	} {
+		raw, ok := m[f.name]
+		if !ok || isNull(raw) {
+			continue
+		}
+		if json.Unmarshal(raw, f.dst) != nil {
+			return nil, fmt.Errorf("%w: token response member %s is not a string", ErrProviderResponse, f.name)
+		}
+	}
+	if raw, ok := m["expires_in"]; ok && !isNull(raw) {
+		// A JSON number that is a whole count of seconds: not "3600", not
+		// 3600.5, not negative, not absurd.
+		if json.Unmarshal(raw, &t.ExpiresIn) != nil || t.ExpiresIn < 0 || t.ExpiresIn > math.MaxInt32 {
+			return nil, fmt.Errorf("%w: token response member expires_in is not a number of seconds", ErrProviderResponse)
+		}
+	}
+	switch {
+	case t.AccessToken == "":
+		return nil, fmt.Errorf("%w: no access_token in the token response", ErrProviderResponse)
+	case t.TokenType == "":
+		return nil, fmt.Errorf("%w: no token_type in the token response", ErrProviderResponse)
+	}
+	return &t, nil
+}
+
+func isNull(raw json.RawMessage) bool { return bytes.Equal(raw, []byte("null")) }
