@@ -2,6 +2,9 @@ package client_test
 
 import (
 	"encoding/json"
+	"errors"
+	"net/http"
+	"net/http/httptest"
 	"net/url"
 	"testing"
 
@@ -65,6 +68,54 @@ func FuzzVerifyIDToken(f *testing.F) {
 		tok, err := rp.VerifyIDToken(t.Context(), signed, client.IDTokenChecks{Nonce: "n"})
 		if err == nil && (tok.Subject == "" || tok.Issuer != op.URL || tok.Nonce != "n") {
 			t.Fatalf("payload %s accepted: %+v", payload, tok)
+		}
+	})
+}
+
+// FuzzTokenResponse serves arbitrary bodies and statuses from the token
+// endpoint. Nothing may panic; a refresh succeeds only with a Bearer access
+// token, and fails with one of the package's classified errors.
+func FuzzTokenResponse(f *testing.F) {
+	f.Add(200, []byte(`{"access_token":"a","token_type":"Bearer","expires_in":60,"refresh_token":"r","scope":"openid"}`))
+	f.Add(200, []byte(`{"access_token":"a","token_type":"bearer","expires_in":null,"id_token":"x.y.z"}`))
+	f.Add(200, []byte(`{"access_token":"a","token_type":"Bearer","expires_in":"60"}`))
+	f.Add(200, []byte(`{"error":"invalid_grant","error_description":1}`))
+	f.Add(400, []byte(`{"error":"invalid_grant"}`))
+	f.Add(400, []byte(`{"error":["x"]}`))
+	f.Add(500, []byte(`<html>`))
+	f.Add(200, []byte(`{"access_token":"a","token_type":"Bearer","expires_in":1e400}`))
+	var status int
+	var body []byte
+	fake := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		w.WriteHeader(status)
+		w.Write(body)
+	}))
+	defer fake.Close()
+	op := oidctest.NewServer(oidctest.Config{})
+	defer op.Close()
+	op.SetHooks(oidctest.Hooks{Discovery: func(d map[string]any) { d["token_endpoint"] = fake.URL }})
+	rp, err := client.New(testContextF(f), client.Config{Issuer: op.URL, ClientID: oidctest.DefaultClient.ID,
+		ClientSecret: oidctest.DefaultClient.Secret, RedirectURL: "http://127.0.0.1/cb"})
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Fuzz(func(t *testing.T, s int, b []byte) {
+		status, body = 200+s%400, b // the fuzz function runs one input at a time
+		if status < 200 {
+			status += 400
+		}
+		tok, err := rp.Refresh(t.Context(), "rt", "")
+		if err == nil {
+			if tok.AccessToken == "" || tok.TokenType != "Bearer" {
+				t.Fatalf("%d %q accepted: %+v", status, b, tok)
+			}
+			return
+		}
+		var te *client.TokenError
+		if !errors.Is(err, client.ErrProviderResponse) && !errors.Is(err, client.ErrProviderUnavailable) && !errors.As(err, &te) &&
+			!errors.Is(err, client.ErrMalformedToken) && !errors.Is(err, client.ErrInvalidSignature) && !errors.Is(err, client.ErrUnsupportedAlgorithm) {
+			t.Fatalf("%d %q: unclassified error %v", status, b, err)
 		}
 	})
 }
