@@ -16,6 +16,14 @@
 // refresh-token rotation with reuse detection), userinfo, end_session with
 // back-channel logout delivery, and revocation. It binds to 127.0.0.1 only.
 //
+// The token and revocation endpoints authenticate clients by one method
+// each request: client_secret_basic, client_secret_post, none, or a client
+// assertion (RFC 7523): client_secret_jwt, signed with the client's secret,
+// or private_key_jwt, verified with the keys registered in Client.JWKS. An
+// assertion's iss and sub must be the client ID, its aud the issuer or the
+// token endpoint as one string, its exp at most five minutes away, and its
+// jti is accepted once. Client.AuthMethod pins a client to one method.
+//
 // Hooks make it misbehave, so that a relying party's checks can be tested:
 // ID tokens with the wrong nonce, audience or issuer, expired or badly
 // signed ones, forged authorization responses, failing token endpoints.

@@ -94,9 +94,9 @@ func (s *Server) revoke(w http.ResponseWriter, r *http.Request) {
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	client, ok := s.authenticateClient(r)
-	if !ok {
-		oauthError(w, http.StatusUnauthorized, "invalid_client", "client authentication failed")
+	client, reason := s.authenticateClient(r, "/revoke")
+	if client == nil {
+		oauthError(w, http.StatusUnauthorized, "invalid_client", "client authentication failed: "+reason)
 		return
 	}
 	token := r.PostForm.Get("token")

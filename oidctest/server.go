@@ -28,6 +28,20 @@ type Client struct {
 	// BackchannelLogoutURI, if set, receives a logout token when a session
 	// of this client ends at the provider (end_session or Server.Logout).
 	BackchannelLogoutURI string
+
+	// AuthMethod is how the client must authenticate at the token and
+	// revocation endpoints: AuthClientSecretBasic, AuthClientSecretPost,
+	// AuthClientSecretJWT (an assertion signed with Secret),
+	// AuthPrivateKeyJWT (an assertion signed with a key of JWKS) or
+	// AuthNone. If empty, any method its credentials allow: the secret
+	// methods with a Secret, private_key_jwt with JWKS, none with neither.
+	AuthMethod string
+
+	// JWKS is the client's public key set (RFC 7517), as the "jwks" client
+	// metadata: its keys verify the client's private_key_jwt assertions,
+	// the one whose kid the assertion names. NewServer panics on a set that
+	// does not parse or holds a private key.
+	JWKS []byte
 }
 
 // User is an account at the test provider.
@@ -95,6 +109,8 @@ type Stats struct {
 	RefreshGrants      int // refresh tokens redeemed successfully
 	RefreshTokenReuses int // redemptions of a rotated-out refresh token
 	FailedGrants       int // token requests refused
+	ClientAssertions   int // client assertions accepted (client_secret_jwt, private_key_jwt)
+	AssertionReplays   int // client assertions refused because their jti was seen before
 	UserInfoRequests   int
 	Revocations        int
 	EndSessions        int
@@ -123,6 +139,9 @@ type Server struct {
 	refreshTokens map[string]*refreshToken
 	sessions      map[string]*opSession // by sid
 	logoutErrors  []error
+	assertionIDs  map[string]time.Time // client ID + "\x00" + jti of client assertions seen, until they expire
+
+	clientKeys map[string][]jose.JSONWebKey // each client's JWKS, by ID; set by NewServer, then read only
 }
 
 // grant is what a code, access token or refresh token stands for.
@@ -173,6 +192,7 @@ func NewServer(cfg Config) *Server {
 		cfg.Now = time.Now
 	}
 	first := newSigningKey(jose.SignatureAlgorithm(cfg.SigningAlg), 0) // panics on an unknown alg, before listening
+	clientKeys := parseClientKeys(cfg.Clients)                         // panics on a bad client, before listening
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		panic("oidctest: listen: " + err.Error())
@@ -187,6 +207,8 @@ func NewServer(cfg Config) *Server {
 		accessTokens:  make(map[string]*grant),
 		refreshTokens: make(map[string]*refreshToken),
 		sessions:      make(map[string]*opSession),
+		assertionIDs:  make(map[string]time.Time),
+		clientKeys:    clientKeys,
 	}
 	s.mux = http.NewServeMux()
 	s.mux.HandleFunc("GET /.well-known/openid-configuration", s.discovery)
@@ -270,27 +292,30 @@ func registered(uris []string, uri string) bool {
 
 func (s *Server) discovery(w http.ResponseWriter, r *http.Request) {
 	doc := map[string]any{
-		"issuer":                                         s.URL,
-		"authorization_endpoint":                         s.URL + "/authorize",
-		"token_endpoint":                                 s.URL + "/token",
-		"userinfo_endpoint":                              s.URL + "/userinfo",
-		"jwks_uri":                                       s.URL + "/jwks",
-		"end_session_endpoint":                           s.URL + "/end_session",
-		"revocation_endpoint":                            s.URL + "/revoke",
-		"scopes_supported":                               []string{"openid", "profile", "email", "address", "phone", "offline_access"},
-		"response_types_supported":                       []string{"code"},
-		"response_modes_supported":                       []string{"query"},
-		"grant_types_supported":                          []string{"authorization_code", "refresh_token"},
-		"subject_types_supported":                        []string{"public"},
-		"id_token_signing_alg_values_supported":          []string{s.cfg.SigningAlg},
-		"token_endpoint_auth_methods_supported":          []string{"client_secret_basic", "client_secret_post", "none"},
-		"code_challenge_methods_supported":               []string{"S256"},
-		"claims_supported":                               []string{"sub", "iss", "aud", "exp", "iat", "auth_time", "nonce", "sid", "name", "email"},
-		"authorization_response_iss_parameter_supported": true,
-		"backchannel_logout_supported":                   true,
-		"backchannel_logout_session_supported":           true,
-		"frontchannel_logout_supported":                  true,
-		"frontchannel_logout_session_supported":          true,
+		"issuer":                                                s.URL,
+		"authorization_endpoint":                                s.URL + "/authorize",
+		"token_endpoint":                                        s.URL + "/token",
+		"userinfo_endpoint":                                     s.URL + "/userinfo",
+		"jwks_uri":                                              s.URL + "/jwks",
+		"end_session_endpoint":                                  s.URL + "/end_session",
+		"revocation_endpoint":                                   s.URL + "/revoke",
+		"scopes_supported":                                      []string{"openid", "profile", "email", "address", "phone", "offline_access"},
+		"response_types_supported":                              []string{"code"},
+		"response_modes_supported":                              []string{"query"},
+		"grant_types_supported":                                 []string{"authorization_code", "refresh_token"},
+		"subject_types_supported":                               []string{"public"},
+		"id_token_signing_alg_values_supported":                 []string{s.cfg.SigningAlg},
+		"token_endpoint_auth_methods_supported":                 authMethods,
+		"token_endpoint_auth_signing_alg_values_supported":      assertionAlgs,
+		"revocation_endpoint_auth_methods_supported":            authMethods,
+		"revocation_endpoint_auth_signing_alg_values_supported": assertionAlgs,
+		"code_challenge_methods_supported":                      []string{"S256"},
+		"claims_supported":                                      []string{"sub", "iss", "aud", "exp", "iat", "auth_time", "nonce", "sid", "name", "email"},
+		"authorization_response_iss_parameter_supported":        true,
+		"backchannel_logout_supported":                          true,
+		"backchannel_logout_session_supported":                  true,
+		"frontchannel_logout_supported":                         true,
+		"frontchannel_logout_session_supported":                 true,
 	}
 	s.mu.Lock()
 	hook := s.hooks.Discovery

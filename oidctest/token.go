@@ -20,11 +20,11 @@ func (s *Server) token(w http.ResponseWriter, r *http.Request) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	grantType := r.PostForm.Get("grant_type")
-	client, ok := s.authenticateClient(r)
-	if !ok {
+	client, reason := s.authenticateClient(r, "/token")
+	if client == nil {
 		s.stats.FailedGrants++
 		w.Header().Set("WWW-Authenticate", `Basic realm="oidctest"`)
-		oauthError(w, http.StatusUnauthorized, "invalid_client", "client authentication failed")
+		oauthError(w, http.StatusUnauthorized, "invalid_client", "client authentication failed: "+reason)
 		return
 	}
 	if s.hooks.TokenError != nil {
@@ -56,30 +56,6 @@ func (s *Server) token(w http.ResponseWriter, r *http.Request) {
 	}
 	w.Header().Set("Cache-Control", "no-store")
 	writeJSON(w, http.StatusOK, resp)
-}
-
-// authenticateClient checks client_secret_basic, client_secret_post, or, for
-// public clients, a bare client_id. Called with s.mu held.
-func (s *Server) authenticateClient(r *http.Request) (*Client, bool) {
-	id, secret, basic := r.BasicAuth()
-	if basic {
-		// RFC 6749 section 2.3.1: both are form-urlencoded first.
-		id, _ = unescape(id)
-		secret, _ = unescape(secret)
-		if r.PostForm.Has("client_secret") {
-			return nil, false // one method only
-		}
-	} else {
-		id, secret = r.PostForm.Get("client_id"), r.PostForm.Get("client_secret")
-	}
-	c := s.findClient(id)
-	if c == nil {
-		return nil, false
-	}
-	if c.Secret == "" {
-		return c, secret == "" && !basic
-	}
-	return c, subtle.ConstantTimeCompare([]byte(secret), []byte(c.Secret)) == 1
 }
 
 func (s *Server) codeGrant(r *http.Request, client *Client) (map[string]any, string) {
