@@ -1,6 +1,7 @@
 package client
 
 import (
+	"crypto"
 	"encoding/json"
 	"fmt"
 	"log/slog"
@@ -21,6 +22,13 @@ const (
 	AuthClientSecretBasic AuthMethod = "client_secret_basic"
 	// AuthClientSecretPost sends the secret in the request body.
 	AuthClientSecretPost AuthMethod = "client_secret_post"
+	// AuthClientSecretJWT sends a client assertion (RFC 7523) signed with
+	// the secret, HS256 (or HS384, HS512 when the provider lists only those).
+	// The secret must be at least 32 bytes long (RFC 7518 section 3.2).
+	AuthClientSecretJWT AuthMethod = "client_secret_jwt"
+	// AuthPrivateKeyJWT sends a client assertion (RFC 7523) signed with
+	// Config.PrivateKey; the provider knows the public key (see PublicJWKS).
+	AuthPrivateKeyJWT AuthMethod = "private_key_jwt"
 	// AuthNone is for public clients: no secret, PKCE alone binds the code.
 	AuthNone AuthMethod = "none"
 )
@@ -46,9 +54,33 @@ type Config struct {
 	// "openid profile email".
 	Scopes []string
 
-	// AuthMethod is how to authenticate to the token endpoint. If empty,
-	// AuthClientSecretBasic when ClientSecret is set, AuthNone otherwise.
+	// AuthMethod is how to authenticate to the token and revocation
+	// endpoints. If empty, AuthClientSecretBasic when ClientSecret is set,
+	// else AuthPrivateKeyJWT when PrivateKey is set, else AuthNone.
 	AuthMethod AuthMethod
+
+	// PrivateKey signs the client assertions of AuthPrivateKeyJWT: an RSA
+	// key of at least 2048 bits (RS256, or PS256 when the provider lists
+	// only that), an ECDSA key on P-256 or P-384 (ES256, ES384) or an
+	// Ed25519 key (EdDSA). It may be a *PrivateKey from ParsePrivateKey, a
+	// key of crypto/rsa, crypto/ecdsa or crypto/ed25519, or any
+	// crypto.Signer with such a public key, such as a key held in an HSM or
+	// a cloud KMS. Required for AuthPrivateKeyJWT, refused with the other
+	// methods. The signing algorithm is chosen at New from the provider's
+	// token_endpoint_auth_signing_alg_values_supported.
+	PrivateKey crypto.Signer
+
+	// PrivateKeyID is PrivateKey's key ID, sent as the "kid" of each
+	// assertion's header (and given to PublicJWKS, to publish the key under
+	// it). If empty, the key's RFC 7638 thumbprint (SHA-256, base64url).
+	PrivateKeyID string
+
+	// AssertionAudienceTokenEndpoint makes client assertions name the token
+	// endpoint's URL as their audience ("aud"), for providers that insist on
+	// it. If false, the audience is the provider's issuer identifier. Either
+	// way it is a single string, never an array (RFC 7523bis: an array lets
+	// another server that accepts the client's assertions replay them).
+	AssertionAudienceTokenEndpoint bool
 
 	// ClockSkew is the clock difference tolerated when checking exp, iat
 	// and auth_time. If zero, 1 minute; at most 5 minutes.
@@ -87,10 +119,11 @@ type Config struct {
 	Now func() time.Time
 }
 
-// String returns the configuration with the client secret redacted.
+// String returns the configuration with the client secret and private key
+// redacted.
 func (c Config) String() string {
-	return fmt.Sprintf("client.Config{Issuer:%q ClientID:%q ClientSecret:%s RedirectURL:%q Scopes:%q AuthMethod:%q}",
-		c.Issuer, c.ClientID, redacted(c.ClientSecret), c.RedirectURL, c.Scopes, c.AuthMethod)
+	return fmt.Sprintf("client.Config{Issuer:%q ClientID:%q ClientSecret:%s RedirectURL:%q Scopes:%q AuthMethod:%q PrivateKey:%s PrivateKeyID:%q}",
+		c.Issuer, c.ClientID, redacted(c.ClientSecret), c.RedirectURL, c.Scopes, c.AuthMethod, redactedKey(c.PrivateKey), c.PrivateKeyID)
 }
 
 // GoString is String, so that %#v redacts too.
@@ -103,6 +136,8 @@ func (c Config) LogValue() slog.Value {
 		slog.String("client_id", c.ClientID),
 		slog.String("client_secret", redacted(c.ClientSecret)),
 		slog.String("redirect_url", c.RedirectURL),
+		slog.String("auth_method", string(c.AuthMethod)),
+		slog.String("private_key", redactedKey(c.PrivateKey)),
 	)
 }
 
@@ -113,12 +148,21 @@ func (c Config) MarshalJSON() ([]byte, error) {
 		ClientID     string `json:"client_id"`
 		ClientSecret string `json:"client_secret"`
 		RedirectURL  string `json:"redirect_url"`
-	}{c.Issuer, c.ClientID, redacted(c.ClientSecret), c.RedirectURL})
+		AuthMethod   string `json:"auth_method,omitempty"`
+		PrivateKey   string `json:"private_key,omitempty"`
+	}{c.Issuer, c.ClientID, redacted(c.ClientSecret), c.RedirectURL, string(c.AuthMethod), redactedKey(c.PrivateKey)})
 }
 
 func redacted(s string) string {
 	if s == "" {
 		return `""`
+	}
+	return "[redacted]"
+}
+
+func redactedKey(k crypto.Signer) string {
+	if k == nil {
+		return ""
 	}
 	return "[redacted]"
 }
@@ -143,15 +187,47 @@ func (c *Config) normalize() error {
 	if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" || u.Fragment != "" {
 		return bad("RedirectURL %q is not an absolute http(s) URL without a fragment", c.RedirectURL)
 	}
-	switch c.AuthMethod {
-	case "":
-		c.AuthMethod = AuthNone
-		if c.ClientSecret != "" {
+	if c.AuthMethod == "" {
+		switch {
+		case c.ClientSecret != "":
 			c.AuthMethod = AuthClientSecretBasic
+		case c.PrivateKey != nil:
+			c.AuthMethod = AuthPrivateKeyJWT
+		default:
+			c.AuthMethod = AuthNone
 		}
+	}
+	if c.PrivateKey != nil && c.AuthMethod != AuthPrivateKeyJWT {
+		return bad("PrivateKey with AuthMethod %s, which does not use it", c.AuthMethod)
+	}
+	if c.PrivateKeyID != "" && c.PrivateKey == nil {
+		return bad("PrivateKeyID without a PrivateKey")
+	}
+	switch c.AuthMethod {
 	case AuthClientSecretBasic, AuthClientSecretPost:
 		if c.ClientSecret == "" {
 			return bad("AuthMethod %s needs a ClientSecret", c.AuthMethod)
+		}
+	case AuthClientSecretJWT:
+		if len(c.ClientSecret) < 32 {
+			return bad("AuthMethod client_secret_jwt needs a ClientSecret of at least 32 bytes to key HS256 (RFC 7518 section 3.2)")
+		}
+	case AuthPrivateKeyJWT:
+		if c.PrivateKey == nil {
+			return bad("AuthMethod private_key_jwt needs a PrivateKey")
+		}
+		if c.ClientSecret != "" && !c.HMACSignatures {
+			return bad("ClientSecret with AuthMethod private_key_jwt, which does not send it")
+		}
+		if _, err := checkKey(c.PrivateKey.Public()); err != nil {
+			return fmt.Errorf("%w: PrivateKey: %w", ErrInvalidConfig, err)
+		}
+		if c.PrivateKeyID == "" {
+			id, err := thumbprint(c.PrivateKey.Public())
+			if err != nil {
+				return fmt.Errorf("%w: PrivateKey: %w", ErrInvalidConfig, err)
+			}
+			c.PrivateKeyID = id
 		}
 	case AuthNone:
 		if c.ClientSecret != "" {

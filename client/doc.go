@@ -34,6 +34,15 @@
 //   - on refresh, an ID token must match the original login (12.2); the
 //     userinfo sub must match the ID token's (5.3.2).
 //
+// The client authenticates at the token and revocation endpoints by one
+// method (Config.AuthMethod): client_secret_basic, client_secret_post, none,
+// or a client assertion (RFC 7523) signed with the secret
+// (client_secret_jwt) or with Config.PrivateKey (private_key_jwt: RSA, ECDSA
+// P-256/P-384 or Ed25519, any crypto.Signer, so keys in an HSM or KMS work).
+// Each request gets a new assertion: iss and sub the client ID, aud the
+// issuer as one string (RFC 7523bis), a random jti, a one-minute lifetime.
+// ParsePrivateKey reads a PEM key; PublicJWKS publishes its public half.
+//
 // Each failed check returns its own error (ErrStateMismatch,
 // ErrInvalidNonce, ErrExpired, ...) for errors.Is; provider answers come as
 // *AuthError and *TokenError for errors.As. ErrProviderUnavailable marks

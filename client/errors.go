@@ -11,6 +11,27 @@ var (
 	ErrInvalidConfig = errors.New("client: invalid config")
 )
 
+// Errors of private keys (ParsePrivateKey, PublicJWKS, Config.PrivateKey).
+// Each matches ErrInvalidKey.
+var (
+	// ErrInvalidKey: the key cannot sign client assertions.
+	ErrInvalidKey = errors.New("client: invalid private key")
+
+	// ErrKeyNotPEM: no PEM block, or more than the key's.
+	ErrKeyNotPEM = fmt.Errorf("%w: not one PEM block", ErrInvalidKey)
+
+	// ErrKeyEncrypted: the PEM block is encrypted; decrypt it first.
+	ErrKeyEncrypted = fmt.Errorf("%w: encrypted", ErrInvalidKey)
+
+	// ErrKeyMalformed: the PEM block's content does not parse as its type says.
+	ErrKeyMalformed = fmt.Errorf("%w: malformed", ErrInvalidKey)
+
+	// ErrKeyUnsupported: not a private key (a public key, a certificate), or
+	// a type, curve or size that cannot sign client assertions: RSA under
+	// 2048 bits, ECDSA on curves other than P-256 and P-384, X25519, DSA.
+	ErrKeyUnsupported = fmt.Errorf("%w: unsupported", ErrInvalidKey)
+)
+
 // Errors of the authorization response (the callback), RFC 6749 section
 // 4.1.2 and RFC 9207.
 var (
@@ -50,6 +71,11 @@ var (
 	// says (not JSON, missing access_token, a member of the wrong JSON type,
 	// a token_type other than Bearer, no id_token where one is required).
 	ErrProviderResponse = errors.New("client: invalid response from provider")
+
+	// ErrClientAssertion: the client assertion of private_key_jwt could not
+	// be signed: Config.PrivateKey (a key in an HSM or KMS, say) failed. The
+	// signer's error is wrapped.
+	ErrClientAssertion = errors.New("client: cannot sign the client assertion")
 )
 
 // Errors of token verification: ID tokens (OpenID Connect Core 3.1.3.7),

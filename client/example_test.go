@@ -2,6 +2,12 @@ package client_test
 
 import (
 	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/x509"
+	"encoding/json"
+	"encoding/pem"
 	"fmt"
 	"log"
 	"net/http"
@@ -193,4 +199,84 @@ func ExampleRP_EndSessionURL() {
 	fmt.Println(u.Path, u.Query().Get("post_logout_redirect_uri"))
 	// Output:
 	// /end_session https://app.example.com/
+}
+
+// Authenticate with a private key instead of a client secret
+// (private_key_jwt, RFC 7523): each token request carries a new assertion
+// signed with the key. The provider verifies it with the client's public
+// key, registered as its "jwks" or fetched from its "jwks_uri" (see
+// PublicJWKS).
+func ExampleConfig_privateKeyJWT() {
+	pemData := examplePEM() // in an app: os.ReadFile("client-key.pem")
+	key, err := client.ParsePrivateKey(pemData)
+	if err != nil {
+		log.Fatal(err) // ErrKeyNotPEM, ErrKeyEncrypted, ErrKeyMalformed, ErrKeyUnsupported
+	}
+	jwks, err := client.PublicJWKS(key, "")
+	if err != nil {
+		log.Fatal(err)
+	}
+	op := oidctest.NewServer(oidctest.Config{Clients: []oidctest.Client{{
+		ID: "my-app", AuthMethod: oidctest.AuthPrivateKeyJWT, JWKS: jwks,
+	}}})
+	defer op.Close()
+
+	rp, err := client.New(context.Background(), client.Config{
+		Issuer:      op.URL,
+		ClientID:    "my-app",
+		PrivateKey:  key, // or any crypto.Signer, such as a key in a KMS
+		RedirectURL: "https://app.example.com/auth/callback",
+	})
+	if err != nil {
+		log.Fatal(err)
+	}
+	authURL, flow, _ := rp.AuthCodeURL(client.AuthRequest{})
+	tokens, err := rp.Callback(context.Background(), flow, browser(authURL))
+	if err != nil {
+		log.Fatal(err)
+	}
+	fmt.Println("auth method:", rp.Config().AuthMethod)
+	fmt.Println("subject:", tokens.IDToken.Subject)
+	fmt.Println("assertions the provider verified:", op.Stats().ClientAssertions)
+	// Output:
+	// auth method: private_key_jwt
+	// subject: alice
+	// assertions the provider verified: 1
+}
+
+// Publish the client's public key for a provider that fetches it from the
+// client's jwks_uri.
+func ExamplePublicJWKS() {
+	key, err := client.ParsePrivateKey(examplePEM())
+	if err != nil {
+		log.Fatal(err)
+	}
+	jwks, err := client.PublicJWKS(key, "") // kid: the key's RFC 7638 thumbprint
+	if err != nil {
+		log.Fatal(err)
+	}
+	// In a handler: w.Header().Set("Content-Type", "application/json"); w.Write(jwks)
+	var set struct {
+		Keys []map[string]any `json:"keys"`
+	}
+	json.Unmarshal(jwks, &set)
+	k := set.Keys[0]
+	fmt.Println(k["kty"], k["crv"], k["use"], k["d"] == nil)
+	fmt.Println("kid named in the key's description:", strings.Contains(key.String(), k["kid"].(string)))
+	// Output:
+	// EC P-256 sig true
+	// kid named in the key's description: true
+}
+
+// examplePEM makes a P-256 key in PKCS#8 PEM, as openssl genpkey writes it.
+func examplePEM() []byte {
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		log.Fatal(err)
+	}
+	der, err := x509.MarshalPKCS8PrivateKey(key)
+	if err != nil {
+		log.Fatal(err)
+	}
+	return pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: der})
 }

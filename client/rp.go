@@ -64,7 +64,11 @@ func (rp *RP) checkProvider(md *discovery.Metadata) error {
 		return fmt.Errorf("%w: provider does not support token endpoint auth method %s (it lists %s)",
 			ErrInvalidConfig, rp.cfg.AuthMethod, strings.Join(md.TokenEndpointAuthMethodsSupported, ", "))
 	}
-	rp.auth = clientAuth{method: rp.cfg.AuthMethod}
+	auth, err := newClientAuth(&rp.cfg, md)
+	if err != nil {
+		return err
+	}
+	rp.auth = auth
 	return nil
 }
 
