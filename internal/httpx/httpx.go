@@ -1,7 +1,6 @@
 // Package httpx holds the HTTP plumbing shared by the packages that talk to a
-// provider: bounded reads, status classification, the redirects a call may
-// follow (see Policy) and the context-carried client that golang.org/x/oauth2
-// expects.
+// provider: bounded reads, status classification and the redirects a call may
+// follow (see Policy).
 package httpx
 
 import (
@@ -12,8 +11,6 @@ import (
 	"mime"
 	"net/http"
 	"time"
-
-	"golang.org/x/oauth2"
 )
 
 // MaxBody bounds what is read from a provider's response: discovery documents,
@@ -36,14 +33,6 @@ func Client(c *http.Client) *http.Client {
 		return DefaultClient
 	}
 	return c
-}
-
-// WithOAuth2Client returns ctx carrying c the way golang.org/x/oauth2 looks for
-// it, under the zero Policy: the token endpoint's redirects are followed only
-// on its own origin. This is the one place the library uses that
-// context-value idiom.
-func WithOAuth2Client(ctx context.Context, c *http.Client) context.Context {
-	return context.WithValue(ctx, oauth2.HTTPClient, Policy{}.Client(c))
 }
 
 // StatusError is a non-2xx answer.

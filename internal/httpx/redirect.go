@@ -40,7 +40,7 @@ const maxRedirects = 10
 // Whatever the policy, no hop goes from https to http, nor to a scheme other
 // than these two. The zero value is the strictest: every hop stays on the
 // origin (scheme, host and port) of the request, which therefore passes the
-// URL checks the request's URL passed. Do, Get and WithOAuth2Client apply it.
+// URL checks the request's URL passed. Do, Send and Get apply it.
 type Policy struct {
 	// CrossOrigin follows redirects to other origins too, each hop checked
 	// as discovery checks an endpoint: https, or http on a loopback host

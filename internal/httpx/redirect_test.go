@@ -6,11 +6,10 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
-
-	"golang.org/x/oauth2"
 )
 
 func TestPolicyCheck(t *testing.T) {
@@ -155,18 +154,41 @@ func TestDoRedirects(t *testing.T) {
 	}
 }
 
-func TestWithOAuth2Client(t *testing.T) {
-	caller := &http.Client{Timeout: time.Second}
-	c, ok := WithOAuth2Client(context.Background(), caller).Value(oauth2.HTTPClient).(*http.Client)
-	if !ok || c == caller || c.Timeout != time.Second || c.CheckRedirect == nil {
-		t.Fatalf("carried client = %+v, want a copy of the caller's with a redirect policy", c)
+// TestSend: Send returns the whole body of an error answer (StatusError
+// keeps 512 bytes), and follows the same redirects as Do.
+func TestSend(t *testing.T) {
+	var otherHits atomic.Int64
+	other := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { otherHits.Add(1) }))
+	defer other.Close()
+	long := strings.Repeat("x", 2000)
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		switch r.URL.Path {
+		case "/error":
+			w.WriteHeader(http.StatusBadRequest)
+			w.Write([]byte(long))
+		case "/same":
+			http.Redirect(w, r, "/error", http.StatusTemporaryRedirect)
+		case "/other":
+			http.Redirect(w, r, other.URL+"/x", http.StatusTemporaryRedirect)
+		case "/huge":
+			w.Write(make([]byte, MaxBody+1))
+		}
+	}))
+	defer srv.Close()
+	send := func(path string) (*http.Response, []byte, error) {
+		req, _ := http.NewRequestWithContext(context.Background(), http.MethodPost, srv.URL+path, strings.NewReader("a=b"))
+		return Send(srv.Client(), req)
 	}
-	if caller.CheckRedirect != nil {
-		t.Error("the caller's client was changed")
+	for _, path := range []string{"/error", "/same"} {
+		resp, body, err := send(path)
+		if err != nil || resp.StatusCode != http.StatusBadRequest || string(body) != long {
+			t.Errorf("%s: %v, %d bytes, %v", path, resp, len(body), err)
+		}
 	}
-	first := &http.Request{URL: &url.URL{Scheme: "https", Host: "op.example.com", Path: "/token"}}
-	hop := &http.Request{URL: &url.URL{Scheme: "https", Host: "evil.example.net", Path: "/token"}}
-	if err := c.CheckRedirect(hop, []*http.Request{first}); !errors.Is(err, ErrRedirect) {
-		t.Errorf("cross-origin hop of the token endpoint: %v, want ErrRedirect", err)
+	if _, _, err := send("/other"); !errors.Is(err, ErrRedirect) || otherHits.Load() != 0 {
+		t.Errorf("cross-origin redirect: %v, %d requests there", err, otherHits.Load())
+	}
+	if _, _, err := send("/huge"); !errors.Is(err, ErrTooLarge) {
+		t.Errorf("huge body: %v", err)
 	}
 }
