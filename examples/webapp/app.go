@@ -38,9 +38,6 @@ func newApp(ctx context.Context, cfg config, logger *slog.Logger) (*app, error) 
 	if cfg.issuer == "" {
 		a.embedded = startEmbeddedProvider(cfg)
 		a.issuer = a.embedded.URL
-		if cfg.clientID == "" {
-			cfg.clientID, cfg.clientSecret = a.embedded.Client().ID, a.embedded.Client().Secret
-		}
 		logger.Warn("OIDC_ISSUER is unset: using the embedded development provider; it logs in a demo user without asking", "issuer", a.issuer)
 	}
 	if cfg.randomSessionKeys {
@@ -49,13 +46,18 @@ func newApp(ctx context.Context, cfg config, logger *slog.Logger) (*app, error) 
 
 	// Loopback issuers (a provider run next to the app for development or
 	// tests) may use http; any other must use https.
-	rp, err := client.New(ctx, client.Config{
+	clientCfg := client.Config{
 		Issuer:       a.issuer,
 		ClientID:     cfg.clientID,
 		ClientSecret: cfg.clientSecret,
 		RedirectURL:  cfg.redirectURL,
 		Scopes:       cfg.scopes,
-	})
+		AuthMethod:   cfg.authMethod,
+	}
+	if cfg.authMethod == client.AuthPrivateKeyJWT {
+		clientCfg.PrivateKey, clientCfg.PrivateKeyID = cfg.privateKey, cfg.privateKeyID
+	}
+	rp, err := client.New(ctx, clientCfg)
 	if err != nil {
 		a.Close()
 		return nil, fmt.Errorf("provider %s: %w", a.issuer, err)
@@ -98,6 +100,7 @@ func newApp(ctx context.Context, cfg config, logger *slog.Logger) (*app, error) 
 	mux.Handle("GET /auth/frontchannel-logout", a.auth.FrontchannelLogout())
 	mux.Handle("GET /me", a.auth.Require(http.HandlerFunc(me)))
 	mux.Handle("GET /userinfo", a.auth.Require(http.HandlerFunc(a.userinfo)))
+	mux.Handle("GET /auth/jwks.json", jwksHandler(cfg.jwks))
 	// Browsers' cross-origin POSTs (a forged logout form on another site)
 	// are refused; the provider's back-channel POSTs carry no browser
 	// headers and pass.
@@ -132,11 +135,11 @@ func (a *app) Close() {
 }
 
 // startEmbeddedProvider starts oidctest with a demo user and the app's
-// client registered.
+// client registered, with the app's authentication method (and public key).
 func startEmbeddedProvider(cfg config) *oidctest.Server {
-	c := oidctest.DefaultClient
-	if cfg.clientID != "" {
-		c = oidctest.Client{ID: cfg.clientID, Secret: cfg.clientSecret}
+	c := oidctest.Client{ID: cfg.clientID, Secret: cfg.clientSecret, AuthMethod: string(cfg.authMethod)}
+	if cfg.authMethod == client.AuthPrivateKeyJWT {
+		c.JWKS = cfg.jwks
 	}
 	c.RedirectURIs = []string{cfg.redirectURL}
 	c.PostLogoutRedirectURIs = []string{cfg.postLogoutURL}
@@ -233,6 +236,20 @@ func (a *app) userinfo(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Cache-Control", "no-store")
 	w.WriteHeader(status)
 	io.Copy(w, io.LimitReader(resp.Body, 1<<20))
+}
+
+// jwksHandler serves the app's public key (client.PublicJWKS), for
+// providers that fetch a private_key_jwt client's keys from its jwks_uri;
+// without a private key, 404.
+func jwksHandler(jwks []byte) http.Handler {
+	if jwks == nil {
+		return http.NotFoundHandler()
+	}
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		w.Header().Set("Cache-Control", "public, max-age=300")
+		w.Write(jwks)
+	})
 }
 
 func writeJSON(w http.ResponseWriter, status int, v any) {

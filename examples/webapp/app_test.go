@@ -145,7 +145,29 @@ func TestStartupErrors(t *testing.T) {
 	liar.SetHooks(oidctest.Hooks{Discovery: func(d map[string]any) { d["issuer"] = "https://elsewhere.example.com" }})
 	down := oidctest.NewServer(oidctest.Config{})
 	down.Close()
+	basicOnly := oidctest.NewServer(oidctest.Config{})
+	defer basicOnly.Close()
+	basicOnly.SetHooks(oidctest.Hooks{Discovery: func(d map[string]any) {
+		d["token_endpoint_auth_methods_supported"] = []string{"client_secret_basic"}
+	}})
+	keys := writeKeys(t)
 	tests := map[string]map[string]string{
+		"unknown auth method":             {"OIDC_AUTH_METHOD": "tls_client_auth"},
+		"auth method in capitals":         {"OIDC_AUTH_METHOD": "PRIVATE_KEY_JWT", "OIDC_PRIVATE_KEY_FILE": keys["ec"]},
+		"private_key_jwt without a key":   {"OIDC_AUTH_METHOD": "private_key_jwt"},
+		"private_key_jwt with a secret":   {"OIDC_AUTH_METHOD": "private_key_jwt", "OIDC_PRIVATE_KEY_FILE": keys["ec"], "OIDC_CLIENT_SECRET": "s"},
+		"client_secret_jwt without one":   {"OIDC_ISSUER": op.URL, "OIDC_CLIENT_ID": "c", "OIDC_AUTH_METHOD": "client_secret_jwt"},
+		"client_secret_jwt, short secret": {"OIDC_ISSUER": op.URL, "OIDC_CLIENT_ID": "c", "OIDC_AUTH_METHOD": "client_secret_jwt", "OIDC_CLIENT_SECRET": "short"},
+		"none with a secret":              {"OIDC_AUTH_METHOD": "none", "OIDC_CLIENT_SECRET": "s"},
+		"key file missing":                {"OIDC_PRIVATE_KEY_FILE": keys["missing"]},
+		"key file unreadable":             {"OIDC_PRIVATE_KEY_FILE": t.TempDir()},
+		"key file not PEM":                {"OIDC_PRIVATE_KEY_FILE": keys["garbage"]},
+		"key file a public key":           {"OIDC_PRIVATE_KEY_FILE": keys["public"]},
+		"key file encrypted":              {"OIDC_PRIVATE_KEY_FILE": keys["encrypted"]},
+		"key file RSA of 1024 bits":       {"OIDC_PRIVATE_KEY_FILE": keys["rsa1024"]},
+		"key ID without a key":            {"OIDC_PRIVATE_KEY_ID": "k1"},
+		"provider without the method": {"OIDC_ISSUER": basicOnly.URL, "OIDC_CLIENT_ID": "c",
+			"OIDC_AUTH_METHOD": "private_key_jwt", "OIDC_PRIVATE_KEY_FILE": keys["ec"]},
 		"issuer mismatch":      {"OIDC_ISSUER": liar.URL, "OIDC_CLIENT_ID": "c"},
 		"unreachable provider": {"OIDC_ISSUER": down.URL, "OIDC_CLIENT_ID": "c"},
 		"no client ID":         {"OIDC_ISSUER": op.URL},

@@ -6,10 +6,13 @@ import (
 	"fmt"
 	"net"
 	"net/url"
+	"os"
 	"strings"
 
 	"github.com/redis/go-redis/v9"
 
+	"github.com/oidcrp/oidcrp/client"
+	"github.com/oidcrp/oidcrp/oidctest"
 	"github.com/oidcrp/oidcrp/session"
 )
 
@@ -25,6 +28,11 @@ type config struct {
 	sessionKeys       [][]byte
 	randomSessionKeys bool           // SESSION_KEYS was unset
 	redis             *redis.Options // nil: sessions in cookies, this instance's memory for the rest
+
+	authMethod   client.AuthMethod
+	privateKey   *client.PrivateKey // nil without OIDC_PRIVATE_KEY_FILE
+	privateKeyID string             // "": the key's thumbprint
+	jwks         []byte             // privateKey's public half, served at /auth/jwks.json; nil without a key
 }
 
 // configFromEnv reads and checks the configuration; its errors are one
@@ -62,6 +70,9 @@ func configFromEnv(getenv func(string) string) (config, error) {
 	if cfg.issuer != "" && cfg.clientID == "" {
 		return config{}, errors.New("OIDC_CLIENT_ID is required when OIDC_ISSUER is set")
 	}
+	if err := cfg.clientAuthFromEnv(getenv); err != nil {
+		return config{}, err
+	}
 	if keys := getenv("SESSION_KEYS"); keys != "" {
 		parsed, err := session.ParseKeys(keys)
 		if err != nil {
@@ -85,4 +96,63 @@ func configFromEnv(getenv func(string) string) (config, error) {
 		cfg.redis = opts
 	}
 	return cfg, nil
+}
+
+// clientAuthFromEnv reads how the app authenticates to the provider:
+// OIDC_AUTH_METHOD, OIDC_PRIVATE_KEY_FILE and OIDC_PRIVATE_KEY_ID. Unset, the
+// method is client_secret_basic with a secret, else private_key_jwt with a
+// private key, else none. With the embedded provider and no OIDC_CLIENT_ID,
+// the app is the provider's demo client, with its secret when the method
+// needs one.
+func (cfg *config) clientAuthFromEnv(getenv func(string) string) error {
+	if path := getenv("OIDC_PRIVATE_KEY_FILE"); path != "" {
+		data, err := os.ReadFile(path)
+		if err != nil {
+			return fmt.Errorf("OIDC_PRIVATE_KEY_FILE: %w", err)
+		}
+		if cfg.privateKey, err = client.ParsePrivateKey(data); err != nil {
+			return fmt.Errorf("OIDC_PRIVATE_KEY_FILE %s: %w", path, err)
+		}
+		cfg.privateKeyID = getenv("OIDC_PRIVATE_KEY_ID")
+		if cfg.jwks, err = client.PublicJWKS(cfg.privateKey, cfg.privateKeyID); err != nil {
+			return fmt.Errorf("OIDC_PRIVATE_KEY_FILE %s: %w", path, err)
+		}
+	} else if getenv("OIDC_PRIVATE_KEY_ID") != "" {
+		return errors.New("OIDC_PRIVATE_KEY_ID is set without OIDC_PRIVATE_KEY_FILE")
+	}
+
+	demoClient := cfg.issuer == "" && cfg.clientID == ""
+	cfg.authMethod = client.AuthMethod(getenv("OIDC_AUTH_METHOD"))
+	switch cfg.authMethod {
+	case "":
+		switch {
+		case cfg.clientSecret != "":
+			cfg.authMethod = client.AuthClientSecretBasic
+		case cfg.privateKey != nil:
+			cfg.authMethod = client.AuthPrivateKeyJWT
+		case demoClient:
+			cfg.authMethod = client.AuthClientSecretBasic // with the demo client's secret
+		default:
+			cfg.authMethod = client.AuthNone
+		}
+	case client.AuthClientSecretBasic, client.AuthClientSecretPost, client.AuthClientSecretJWT, client.AuthPrivateKeyJWT, client.AuthNone:
+	default:
+		return fmt.Errorf("OIDC_AUTH_METHOD %q is not one of client_secret_basic, client_secret_post, client_secret_jwt, private_key_jwt, none", cfg.authMethod)
+	}
+	usesSecret := cfg.authMethod == client.AuthClientSecretBasic || cfg.authMethod == client.AuthClientSecretPost || cfg.authMethod == client.AuthClientSecretJWT
+	if demoClient {
+		cfg.clientID = oidctest.DefaultClient.ID
+		if usesSecret && cfg.clientSecret == "" {
+			cfg.clientSecret = oidctest.DefaultClient.Secret
+		}
+	}
+	switch {
+	case usesSecret && cfg.clientSecret == "":
+		return fmt.Errorf("OIDC_AUTH_METHOD %s needs OIDC_CLIENT_SECRET", cfg.authMethod)
+	case !usesSecret && cfg.clientSecret != "":
+		return fmt.Errorf("OIDC_AUTH_METHOD %s does not use OIDC_CLIENT_SECRET: unset it", cfg.authMethod)
+	case cfg.authMethod == client.AuthPrivateKeyJWT && cfg.privateKey == nil:
+		return errors.New("OIDC_AUTH_METHOD private_key_jwt needs OIDC_PRIVATE_KEY_FILE")
+	}
+	return nil
 }

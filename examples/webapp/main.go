@@ -11,6 +11,15 @@
 //	OIDC_ISSUER                    the provider; unset: the embedded one
 //	OIDC_CLIENT_ID                 required with OIDC_ISSUER
 //	OIDC_CLIENT_SECRET             empty: a public client (PKCE only)
+//	OIDC_AUTH_METHOD               client_secret_basic, client_secret_post,
+//	                               client_secret_jwt, private_key_jwt or none;
+//	                               unset: client_secret_basic with a secret,
+//	                               else private_key_jwt with a private key,
+//	                               else none
+//	OIDC_PRIVATE_KEY_FILE          PEM private key for private_key_jwt (PKCS#8,
+//	                               PKCS#1 RSA, SEC1 EC), published at
+//	                               /auth/jwks.json
+//	OIDC_PRIVATE_KEY_ID            the key's kid; default its RFC 7638 thumbprint
 //	OIDC_REDIRECT_URL              default http://<LISTEN_ADDR>/auth/callback
 //	OIDC_SCOPES                    default "openid profile email"
 //	OIDC_POST_LOGOUT_REDIRECT_URL  default http://<LISTEN_ADDR>/
@@ -26,7 +35,8 @@
 // Routes: GET / (public), GET /auth/login?return_to=, GET /auth/callback,
 // GET (a confirmation page) and POST /auth/logout, POST
 // /auth/backchannel-logout, GET /auth/frontchannel-logout, GET /me (JSON,
-// protected), GET /userinfo (the provider's userinfo, protected).
+// protected), GET /userinfo (the provider's userinfo, protected), GET
+// /auth/jwks.json (the app's public key, 404 without OIDC_PRIVATE_KEY_FILE).
 package main
 
 import (
