@@ -92,6 +92,7 @@ func testLogin(ctx context.Context, t *testing.T, s *stack, app *webapp, clientI
 // answers: the app refreshed the token at the provider. It does so twice, so
 // the second refresh uses the refresh token the provider rotated at the
 // first (oidc-provider revokes the whole grant when a used one comes back).
+// The client-assertion clients send a new assertion with each refresh.
 func TestHTTPRefreshPastExpiry(t *testing.T) {
 	t.Parallel()
 	for _, tc := range []struct {
@@ -100,6 +101,8 @@ func TestHTTPRefreshPastExpiry(t *testing.T) {
 	}{
 		{"confidential", confidentialID},
 		{"public", publicID},
+		{"private_key_jwt", privateKeyJWTID},
+		{"client_secret_jwt", clientSecretJWTID},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
@@ -107,15 +110,14 @@ func TestHTTPRefreshPastExpiry(t *testing.T) {
 			defer cancel()
 			const ttl = 5 // seconds
 			s := startStack(t, stackConfig{
-				AccessTokenTTL: ttl,
-				Scopes:         "openid profile email offline_access",
-				Confidential:   tc.clientID == confidentialID,
-				Public:         tc.clientID == publicID,
+				AccessTokenTTL:  ttl,
+				Scopes:          "openid profile email offline_access",
+				Confidential:    tc.clientID == confidentialID,
+				Public:          tc.clientID == publicID,
+				PrivateKeyJWT:   tc.clientID == privateKeyJWTID,
+				ClientSecretJWT: tc.clientID == clientSecretJWTID,
 			})
-			app := s.Confidential
-			if app == nil {
-				app = s.Public
-			}
+			app := s.app(tc.clientID)
 			login := uniqueLogin("grace")
 			b, _, _ := s.login(ctx, t, app, login)
 			loggedIn := time.Now()
@@ -141,7 +143,9 @@ func TestHTTPRefreshPastExpiry(t *testing.T) {
 					t.Errorf("round %d: /userinfo sub = %v, want %q", round, info["sub"], login)
 				}
 				wantUser(t, "/userinfo", login, info)
-				refreshes := s.Provider.Events(grant("refresh_token", tc.clientID))
+				waitCtx, cancelWait := context.WithTimeout(ctx, 5*time.Second)
+				refreshes, _ := s.Provider.WaitEvents(waitCtx, grant("refresh_token", tc.clientID), before)
+				cancelWait()
 				if len(refreshes) <= before {
 					t.Fatalf("round %d: the provider saw no refresh_token grant for the expired access token: %+v", round, refreshes)
 				}
@@ -151,6 +155,9 @@ func TestHTTPRefreshPastExpiry(t *testing.T) {
 			}
 			if errs := s.Provider.Events(func(ev providerEvent) bool { return ev.Event == "grant.error" }); len(errs) != 0 {
 				t.Errorf("provider's failed grants: %+v", errs)
+			}
+			if method := assertionMethods[tc.clientID]; method != "" {
+				wantAuthMethod(t, s.Provider, tc.clientID, method)
 			}
 			var m me
 			if status := getJSON(ctx, t, b, app, "/me", &m); status != http.StatusOK || m.Sub != login {

@@ -27,6 +27,11 @@ type clientMetadata struct {
 	RedirectURIs            []string `json:"redirect_uris"`
 	PostLogoutRedirectURIs  []string `json:"post_logout_redirect_uris,omitempty"`
 	BackchannelLogoutURI    string   `json:"backchannel_logout_uri,omitempty"`
+
+	// private_key_jwt: the client's public keys, and the one algorithm its
+	// assertions may be signed with.
+	JWKS                     json.RawMessage `json:"jwks,omitempty"`
+	TokenEndpointAuthSigning string          `json:"token_endpoint_auth_signing_alg,omitempty"`
 }
 
 // providerConfig is provider.mjs's configuration file.
@@ -38,12 +43,13 @@ type providerConfig struct {
 
 // providerEvent is one "EVENT {...}" line of provider.mjs.
 type providerEvent struct {
-	Event     string `json:"event"`
-	GrantType string `json:"grant_type"`
-	ClientID  string `json:"client_id"`
-	Sub       string `json:"sub"`
-	Error     string `json:"error"`
-	Path      string `json:"path"`
+	Event      string `json:"event"`
+	GrantType  string `json:"grant_type"`
+	ClientID   string `json:"client_id"`
+	Sub        string `json:"sub"`
+	Error      string `json:"error"`
+	Path       string `json:"path"`
+	AuthMethod string `json:"auth_method"` // of grant.success: how the client authenticated
 }
 
 // provider is a running oidc-provider.
@@ -166,6 +172,25 @@ func (p *provider) WaitEvent(ctx context.Context, match func(providerEvent) bool
 		case <-changed:
 		case <-ctx.Done():
 			return providerEvent{}, ctx.Err()
+		}
+	}
+}
+
+// WaitEvents waits until more than n events match, and returns them all:
+// the provider reports an event on its standard output, which this process
+// may read after the HTTP answer that followed it.
+func (p *provider) WaitEvents(ctx context.Context, match func(providerEvent) bool, n int) ([]providerEvent, error) {
+	for {
+		p.mu.Lock()
+		changed := p.changed
+		p.mu.Unlock()
+		if evs := p.Events(match); len(evs) > n {
+			return evs, nil
+		}
+		select {
+		case <-changed:
+		case <-ctx.Done():
+			return p.Events(match), ctx.Err()
 		}
 	}
 }

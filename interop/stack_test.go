@@ -16,8 +16,10 @@ import (
 
 // The clients registered at the provider.
 const (
-	confidentialID = "interop-confidential" // client_secret_basic, ID tokens signed ES256
-	publicID       = "interop-public"       // PKCE only, ID tokens signed RS256
+	confidentialID    = "interop-confidential"      // client_secret_basic, ID tokens signed ES256
+	publicID          = "interop-public"            // PKCE only, ID tokens signed RS256
+	privateKeyJWTID   = "interop-private-key-jwt"   // private_key_jwt (when asked for), ID tokens signed RS256
+	clientSecretJWTID = "interop-client-secret-jwt" // client_secret_jwt (when asked for), ID tokens signed ES256
 )
 
 // stackConfig chooses what a test runs.
@@ -35,14 +37,34 @@ type stackConfig struct {
 	// BrokenBackchannel registers a back-channel logout URI of the
 	// confidential app that answers 404.
 	BrokenBackchannel bool
+
+	// PrivateKeyJWT registers a client that authenticates with assertions
+	// signed with its private key, of PrivateKeyType ("ec", the default;
+	// "rsa"; "ed25519"; see newClientKey), and runs an app as it.
+	// ClientSecretJWT does the same for assertions signed with a secret.
+	PrivateKeyJWT   bool
+	PrivateKeyType  string
+	ClientSecretJWT bool
 }
 
 // stack is oidc-provider with the two clients, and the apps the test
 // asked for.
 type stack struct {
-	Provider     *provider
-	Confidential *webapp // nil unless asked for
-	Public       *webapp // nil unless asked for
+	Provider        *provider
+	Confidential    *webapp // nil unless asked for
+	Public          *webapp // nil unless asked for
+	PrivateKeyJWT   *webapp // nil unless asked for
+	ClientSecretJWT *webapp // nil unless asked for
+
+	PrivateKey clientKey // the private_key_jwt client's, when asked for
+}
+
+// app returns the app running as clientID.
+func (s *stack) app(clientID string) *webapp {
+	return map[string]*webapp{
+		confidentialID: s.Confidential, publicID: s.Public,
+		privateKeyJWTID: s.PrivateKeyJWT, clientSecretJWTID: s.ClientSecretJWT,
+	}[clientID]
 }
 
 // startStack starts the provider and the apps of cfg, on free ports of
@@ -50,7 +72,7 @@ type stack struct {
 func startStack(t testing.TB, cfg stackConfig) *stack {
 	t.Helper()
 	needProvider(t)
-	ports := freePorts(t, 3)
+	ports := freePorts(t, 5)
 	confBase, confRedirect, confPostLogout, confBackchannel := webappURLs(ports[1])
 	pubBase, pubRedirect, pubPostLogout, pubBackchannel := webappURLs(ports[2])
 	if cfg.PublicOnLocalhost {
@@ -62,10 +84,12 @@ func startStack(t testing.TB, cfg stackConfig) *stack {
 		confBackchannel = confBase + "/auth/no-such-backchannel-logout"
 	}
 	secret := rand.Text()
-	s := &stack{Provider: startProvider(t, providerConfig{
+	s := &stack{}
+	jwtClients, jwtApps := s.jwtClients(t, cfg, ports[3:5])
+	s.Provider = startProvider(t, providerConfig{
 		Port:           ports[0],
 		AccessTokenTTL: cfg.AccessTokenTTL,
-		Clients: []clientMetadata{{
+		Clients: append([]clientMetadata{{
 			ClientID:                confidentialID,
 			ClientSecret:            secret,
 			TokenEndpointAuthMethod: "client_secret_basic",
@@ -80,8 +104,12 @@ func startStack(t testing.TB, cfg stackConfig) *stack {
 			RedirectURIs:            []string{pubRedirect},
 			PostLogoutRedirectURIs:  []string{pubPostLogout},
 			BackchannelLogoutURI:    pubBackchannel,
-		}},
-	})}
+		}}, jwtClients...),
+	})
+	for _, a := range jwtApps {
+		a.env.Issuer, a.env.Scopes = s.Provider.Issuer, cfg.Scopes
+		*a.app = startWebapp(t, a.base, a.env)
+	}
 	if cfg.Confidential {
 		s.Confidential = startWebapp(t, confBase, webappEnv{
 			Issuer:                s.Provider.Issuer,

@@ -50,6 +50,7 @@ func runMain(m *testing.M) int {
 // empty are not set.
 type webappEnv struct {
 	Issuer, ClientID, ClientSecret, RedirectURL, Scopes, PostLogoutRedirectURL, ListenAddr, SessionKeys string
+	AuthMethod, PrivateKeyFile, PrivateKeyID                                                            string
 }
 
 func (e webappEnv) environ() []string {
@@ -63,6 +64,9 @@ func (e webappEnv) environ() []string {
 		"OIDC_POST_LOGOUT_REDIRECT_URL": e.PostLogoutRedirectURL,
 		"LISTEN_ADDR":                   e.ListenAddr,
 		"SESSION_KEYS":                  e.SessionKeys,
+		"OIDC_AUTH_METHOD":              e.AuthMethod,
+		"OIDC_PRIVATE_KEY_FILE":         e.PrivateKeyFile,
+		"OIDC_PRIVATE_KEY_ID":           e.PrivateKeyID,
 	} {
 		if v != "" {
 			env = append(env, name+"="+v)

@@ -128,6 +128,7 @@ provider.on('grant.success', (ctx) => {
     grant_type: ctx.oidc.params.grant_type,
     client_id: ctx.oidc.client?.clientId,
     sub: ctx.oidc.account?.accountId,
+    auth_method: ctx.oidc.client?.clientAuthMethod,
   });
 });
 // A refresh token destroyed: revoked at the revocation endpoint (RFC 7009).
