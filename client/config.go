@@ -76,10 +76,13 @@ type Config struct {
 	PrivateKeyID string
 
 	// AssertionAudienceTokenEndpoint makes client assertions name the token
-	// endpoint's URL as their audience ("aud"), for providers that insist on
-	// it. If false, the audience is the provider's issuer identifier. Either
-	// way it is a single string, never an array (RFC 7523bis: an array lets
-	// another server that accepts the client's assertions replay them).
+	// endpoint's URL as their audience ("aud"), at the token and revocation
+	// endpoints alike, for providers that insist on it (Microsoft Entra ID's
+	// documentation asks for it; so does any provider whose issuer is a
+	// template, with InsecureSkipIssuerCheck). If false, the audience is the
+	// provider's issuer identifier. Either way it is a single string, never
+	// an array (RFC 7523bis: an array lets a server that is not the
+	// audience replay the assertion at one that is).
 	AssertionAudienceTokenEndpoint bool
 
 	// ClockSkew is the clock difference tolerated when checking exp, iat
