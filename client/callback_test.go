@@ -68,7 +68,7 @@ func TestCallbackViolations(t *testing.T) {
 		},
 		{
 			name: "wrong PKCE verifier",
-			edit: func(f *client.Flow, _ url.Values) { f.Verifier = "x" + f.Verifier[1:] },
+			edit: func(f *client.Flow, _ url.Values) { f.Verifier = otherChar(f.Verifier[0]) + f.Verifier[1:] },
 			want: client.ErrInvalidGrant,
 		},
 		{
@@ -141,6 +141,14 @@ func TestCallbackViolations(t *testing.T) {
 			}
 		})
 	}
+}
+
+// otherChar is a base64url character other than c.
+func otherChar(c byte) string {
+	if c == 'x' {
+		return "y"
+	}
+	return "x"
 }
 
 func denied(q url.Values) {
