@@ -1,9 +1,9 @@
 package client
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"maps"
@@ -129,49 +129,35 @@ func newTokenError(resp *http.Response, body []byte, eb errorBody) *TokenError {
 // Connect Core 3.1.3.3 give them; null counts as absent. A 2xx answer with an
 // error member is an error (some servers answer errors with 200).
 func parseTokenResponse(resp *http.Response, body []byte) (*tokenResponse, error) {
-	var m map[string]json.RawMessage
-	if err := json.Unmarshal(body, &m); err != nil || m == nil {
+	var r struct {
+		AccessToken  string `json:"access_token"`
+		TokenType    string `json:"token_type"`
+		ExpiresIn    int64  `json:"expires_in"` // not "3600", not 3600.5
+		RefreshToken string `json:"refresh_token"`
+		Scope        string `json:"scope"`
+		IDToken      string `json:"id_token"`
+		errorBody
+	}
+	if err := json.Unmarshal(body, &r); err != nil {
+		var te *json.UnmarshalTypeError
+		if errors.As(err, &te) && te.Field != "" {
+			return nil, fmt.Errorf("%w: token response member %s is not a %s", ErrProviderResponse, te.Field, te.Type)
+		}
 		return nil, fmt.Errorf("%w: token response is not a JSON object", ErrProviderResponse)
 	}
-	if raw, ok := m["error"]; ok && !isNull(raw) {
-		var eb errorBody
-		if json.Unmarshal(body, &eb) != nil {
-			return nil, fmt.Errorf("%w: token response has error members that are not strings", ErrProviderResponse)
-		}
-		if eb.Error != "" {
-			return nil, newTokenError(resp, body, eb)
-		}
-	}
-	var t tokenResponse
-	for _, f := range []struct {
-		name string
-		dst  *string
-	}{
-		{"access_token", &t.AccessToken}, {"token_type", &t.TokenType}, {"refresh_token", &t.RefreshToken},
-		{"scope", &t.Scope}, {"id_token", &t.IDToken},
-	} {
-		raw, ok := m[f.name]
-		if !ok || isNull(raw) {
-			continue
-		}
-		if json.Unmarshal(raw, f.dst) != nil {
-			return nil, fmt.Errorf("%w: token response member %s is not a string", ErrProviderResponse, f.name)
-		}
-	}
-	if raw, ok := m["expires_in"]; ok && !isNull(raw) {
-		// A JSON number that is a whole count of seconds: not "3600", not
-		// 3600.5, not negative, not absurd.
-		if json.Unmarshal(raw, &t.ExpiresIn) != nil || t.ExpiresIn < 0 || t.ExpiresIn > math.MaxInt32 {
-			return nil, fmt.Errorf("%w: token response member expires_in is not a number of seconds", ErrProviderResponse)
-		}
+	if r.Error != "" {
+		return nil, newTokenError(resp, body, r.errorBody)
 	}
 	switch {
-	case t.AccessToken == "":
+	case r.ExpiresIn < 0 || r.ExpiresIn > math.MaxInt32:
+		return nil, fmt.Errorf("%w: token response member expires_in is not a number of seconds", ErrProviderResponse)
+	case r.AccessToken == "":
 		return nil, fmt.Errorf("%w: no access_token in the token response", ErrProviderResponse)
-	case t.TokenType == "":
+	case r.TokenType == "":
 		return nil, fmt.Errorf("%w: no token_type in the token response", ErrProviderResponse)
 	}
-	return &t, nil
+	return &tokenResponse{
+		AccessToken: r.AccessToken, TokenType: r.TokenType, ExpiresIn: r.ExpiresIn,
+		RefreshToken: r.RefreshToken, Scope: r.Scope, IDToken: r.IDToken,
+	}, nil
 }
-
-func isNull(raw json.RawMessage) bool { return bytes.Equal(raw, []byte("null")) }
