@@ -3,6 +3,8 @@ package client
 import (
 	"errors"
 	"fmt"
+
+	"github.com/oidcrp/oidcrp/internal/jwt"
 )
 
 // Errors of configuration.
@@ -80,22 +82,30 @@ var (
 
 // Errors of token verification: ID tokens (OpenID Connect Core 3.1.3.7),
 // ID tokens on refresh (section 12.2) and logout tokens (Back-Channel Logout
-// 1.0 section 2.6). Each check has its own error.
+// 1.0 section 2.6). Each check has its own error, and each matches
+// ErrInvalidToken too. The checks shared with access tokens are the same
+// values as the resource package's errors of the same names.
 var (
-	ErrMalformedToken         = errors.New("client: malformed token")
-	ErrUnsupportedAlgorithm   = errors.New("client: token signed with a disallowed algorithm")
-	ErrInvalidSignature       = errors.New("client: invalid token signature")
-	ErrInvalidIssuer          = errors.New("client: token from another issuer")
-	ErrInvalidAudience        = errors.New("client: token not for this client")
-	ErrInvalidAuthorizedParty = errors.New("client: token azp is not this client")
-	ErrExpired                = errors.New("client: token expired")
-	ErrIssuedInFuture         = errors.New("client: token issued in the future")
-	ErrInvalidNonce           = errors.New("client: token nonce mismatch")
-	ErrMissingSubject         = errors.New("client: token has no sub")
-	ErrAccessTokenHash        = errors.New("client: at_hash does not match the access token")
-	ErrAuthTime               = errors.New("client: auth_time missing or older than max_age")
-	ErrSubjectMismatch        = errors.New("client: subject differs from the original ID token")
-	ErrInvalidTokenType       = errors.New("client: token of another type")
+	// ErrInvalidToken matches every error of a token check below and of
+	// the logout-token checks, so that callers can test them at once.
+	ErrInvalidToken = jwt.ErrInvalidToken
+
+	ErrMalformedToken         = jwt.ErrMalformed
+	ErrUnsupportedAlgorithm   = jwt.ErrUnsupportedAlgorithm
+	ErrInvalidSignature       = jwt.ErrInvalidSignature
+	ErrInvalidIssuer          = jwt.ErrInvalidIssuer
+	ErrInvalidAudience        = jwt.ErrInvalidAudience
+	ErrInvalidAuthorizedParty = jwt.ErrInvalidAuthorizedParty
+	ErrExpired                = jwt.ErrExpired
+	ErrNotYetValid            = jwt.ErrNotYetValid
+	ErrIssuedInFuture         = jwt.ErrIssuedInFuture
+	ErrMissingSubject         = jwt.ErrMissingSubject
+	ErrInvalidTokenType       = jwt.ErrInvalidTokenType
+
+	ErrInvalidNonce    = jwt.NewError("client: token nonce mismatch")
+	ErrAccessTokenHash = jwt.NewError("client: at_hash does not match the access token")
+	ErrAuthTime        = jwt.NewError("client: auth_time missing or older than max_age")
+	ErrSubjectMismatch = jwt.NewError("client: subject differs from the original ID token")
 )
 
 // Errors of userinfo, logout and revocation.
@@ -113,10 +123,11 @@ var (
 	ErrAccessTokenRejected = errors.New("client: access token rejected")
 
 	// Logout tokens (Back-Channel Logout 1.0 section 2.6).
-	ErrLogoutEvent   = errors.New("client: logout token lacks the back-channel logout event")
-	ErrLogoutNonce   = errors.New("client: logout token carries a nonce")
-	ErrLogoutSubject = errors.New("client: logout token has neither sid nor sub")
-	ErrLogoutReplay  = errors.New("client: logout token replayed (jti seen before)")
+	// Each matches ErrInvalidToken.
+	ErrLogoutEvent   = jwt.NewError("client: logout token lacks the back-channel logout event")
+	ErrLogoutNonce   = jwt.NewError("client: logout token carries a nonce")
+	ErrLogoutSubject = jwt.NewError("client: logout token has neither sid nor sub")
+	ErrLogoutReplay  = jwt.NewError("client: logout token replayed (jti seen before)")
 )
 
 // AuthError is an error response from the authorization endpoint (RFC 6749

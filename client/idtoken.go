@@ -16,6 +16,7 @@ import (
 
 	"github.com/oidcrp/oidcrp/discovery"
 	"github.com/oidcrp/oidcrp/internal/jws"
+	"github.com/oidcrp/oidcrp/internal/jwt"
 )
 
 // IDToken is a verified ID token (OpenID Connect Core section 2). Claims
@@ -76,9 +77,9 @@ func (rp *RP) VerifyIDToken(ctx context.Context, raw string, checks IDTokenCheck
 	if typ := tok.Header.Typ; typ != "" && !strings.EqualFold(typ, "JWT") && !strings.EqualFold(typ, "application/jwt") {
 		return nil, fmt.Errorf("%w: typ %q is not an ID token's", ErrInvalidTokenType, typ)
 	}
-	var c jwtClaims
-	if err := json.Unmarshal(payload, &c); err != nil {
-		return nil, fmt.Errorf("%w: payload: %v", ErrMalformedToken, err)
+	var c jwt.Claims
+	if err := jwt.Decode(payload, &c); err != nil {
+		return nil, err
 	}
 	now := rp.cfg.Now()
 	if err := rp.checkCommon(&c, md, now, true); err != nil {
@@ -94,8 +95,8 @@ func (rp *RP) VerifyIDToken(ctx context.Context, raw string, checks IDTokenCheck
 		if c.AuthTime == nil {
 			return nil, fmt.Errorf("%w: max_age was sent but auth_time is absent", ErrAuthTime)
 		}
-		if now.After(c.AuthTime.time().Add(checks.MaxAge + rp.cfg.ClockSkew)) {
-			return nil, fmt.Errorf("%w: authenticated at %v, max_age %v", ErrAuthTime, c.AuthTime.time().UTC(), checks.MaxAge)
+		if now.After(c.AuthTime.Time().Add(checks.MaxAge + rp.cfg.ClockSkew)) {
+			return nil, fmt.Errorf("%w: authenticated at %v, max_age %v", ErrAuthTime, c.AuthTime.Time().UTC(), checks.MaxAge)
 		}
 	}
 	if c.AtHash != "" && checks.AccessToken != "" {
@@ -108,9 +109,9 @@ func (rp *RP) VerifyIDToken(ctx context.Context, raw string, checks IDTokenCheck
 		Subject:         c.Subject,
 		Audience:        c.Audience,
 		AuthorizedParty: c.AZP,
-		Expiry:          c.Expiry.time(),
-		IssuedAt:        c.IssuedAt.time(),
-		AuthTime:        c.AuthTime.time(),
+		Expiry:          c.Expiry.Time(),
+		IssuedAt:        c.IssuedAt.Time(),
+		AuthTime:        c.AuthTime.Time(),
 		SessionID:       c.SID,
 		ACR:             c.ACR,
 		AMR:             c.AMR,
@@ -174,11 +175,11 @@ func (rp *RP) algorithmAllowed(alg string, advertised []string) bool {
 
 // checkCommon checks the claims every token of the provider for this client
 // shares: iss, aud, azp, exp (required when needExp), iat.
-func (rp *RP) checkCommon(c *jwtClaims, md *discovery.Metadata, now time.Time, needExp bool) error {
+func (rp *RP) checkCommon(c *jwt.Claims, md *discovery.Metadata, now time.Time, needExp bool) error {
 	if !rp.issuerMatches(c, md) {
 		return fmt.Errorf("%w: %q", ErrInvalidIssuer, c.Issuer)
 	}
-	if !c.Audience.contains(rp.cfg.ClientID) {
+	if !c.Audience.Contains(rp.cfg.ClientID) {
 		return fmt.Errorf("%w: aud %q", ErrInvalidAudience, []string(c.Audience))
 	}
 	for _, a := range c.Audience {
@@ -192,27 +193,15 @@ func (rp *RP) checkCommon(c *jwtClaims, md *discovery.Metadata, now time.Time, n
 	if len(c.Audience) > 1 && c.AZP == "" {
 		return fmt.Errorf("%w: several audiences and no azp", ErrInvalidAuthorizedParty)
 	}
-	skew := rp.cfg.ClockSkew
-	if c.Expiry == nil {
-		if needExp {
-			return fmt.Errorf("%w: no exp", ErrExpired)
-		}
-	} else if !now.Before(c.Expiry.time().Add(skew)) {
-		return fmt.Errorf("%w: at %v", ErrExpired, c.Expiry.time().UTC())
-	}
-	if c.IssuedAt == nil {
-		return fmt.Errorf("%w: no iat", ErrMalformedToken)
-	}
-	if c.IssuedAt.time().After(now.Add(skew)) {
-		return fmt.Errorf("%w: iat %v", ErrIssuedInFuture, c.IssuedAt.time().UTC())
-	}
-	return nil
+	// ID and logout tokens get the clock skew past exp too.
+	return c.CheckTimes(jwt.Times{Now: now, Skew: rp.cfg.ClockSkew, ExpiryLeeway: rp.cfg.ClockSkew,
+		RequireExpiry: needExp, RequireIssuedAt: true})
 }
 
 // issuerMatches compares iss with the provider's issuer, exactly. When the
 // issuer check of discovery was skipped, the document's issuer may be a
 // template holding "{tenantid}", which the token's tid claim fills in.
-func (rp *RP) issuerMatches(c *jwtClaims, md *discovery.Metadata) bool {
+func (rp *RP) issuerMatches(c *jwt.Claims, md *discovery.Metadata) bool {
 	if c.Issuer == rp.cfg.Issuer {
 		return true
 	}

@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"strings"
 	"time"
+
+	"github.com/oidcrp/oidcrp/internal/jwt"
 )
 
 // BackchannelLogoutEvent is the member of a logout token's events claim that
@@ -49,9 +51,9 @@ func (rp *RP) VerifyLogoutToken(ctx context.Context, raw string) (*LogoutToken, 
 	default:
 		return nil, fmt.Errorf("%w: typ %q is not a logout token's", ErrInvalidTokenType, typ)
 	}
-	var c jwtClaims
-	if err := json.Unmarshal(payload, &c); err != nil {
-		return nil, fmt.Errorf("%w: payload: %v", ErrMalformedToken, err)
+	var c jwt.Claims
+	if err := jwt.Decode(payload, &c); err != nil {
+		return nil, err
 	}
 	now := rp.cfg.Now()
 	if err := rp.checkCommon(&c, md, now, false); err != nil {
@@ -75,8 +77,8 @@ func (rp *RP) VerifyLogoutToken(ctx context.Context, raw string) (*LogoutToken, 
 		Subject:   c.Subject,
 		SessionID: c.SID,
 		JTI:       c.JTI,
-		IssuedAt:  c.IssuedAt.time(),
-		Expiry:    c.Expiry.time(),
+		IssuedAt:  c.IssuedAt.Time(),
+		Expiry:    c.Expiry.Time(),
 		claims:    payload,
 	}
 	if c.Expiry == nil {

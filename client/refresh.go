@@ -8,6 +8,8 @@ import (
 	"net/url"
 	"slices"
 	"strings"
+
+	"github.com/oidcrp/oidcrp/internal/jwt"
 )
 
 // Refresh redeems refreshToken for new tokens (RFC 6749 section 6), under
@@ -59,7 +61,7 @@ func (rp *RP) Refresh(ctx context.Context, refreshToken, previousIDToken string)
 // login (OpenID Connect Core 12.2). The previous token was verified when it
 // was issued, so its payload is only decoded here.
 func sameLogin(previous string, next *IDToken) error {
-	var prev jwtClaims
+	var prev jwt.Claims
 	if err := decodePayload(previous, &prev); err != nil {
 		return fmt.Errorf("previous ID token: %w", err)
 	}
@@ -70,7 +72,7 @@ func sameLogin(previous string, next *IDToken) error {
 		return fmt.Errorf("%w: %q after %q", ErrSubjectMismatch, next.Subject, prev.Subject)
 	case !sameSet(prev.Audience, next.Audience):
 		return fmt.Errorf("%w: audience changed on refresh", ErrInvalidAudience)
-	case prev.AuthTime != nil && !next.AuthTime.IsZero() && !prev.AuthTime.time().Equal(next.AuthTime):
+	case prev.AuthTime != nil && !next.AuthTime.IsZero() && !prev.AuthTime.Time().Equal(next.AuthTime):
 		return fmt.Errorf("%w: auth_time changed on refresh", ErrAuthTime)
 	case next.Nonce != "" && (prev.Nonce == nil || *prev.Nonce != next.Nonce):
 		return fmt.Errorf("%w: nonce on refresh differs from the original", ErrInvalidNonce)

@@ -8,6 +8,7 @@ import (
 	"net/http"
 
 	"github.com/oidcrp/oidcrp/internal/httpx"
+	"github.com/oidcrp/oidcrp/internal/jwt"
 )
 
 // UserInfo is the provider's userinfo response (OpenID Connect Core 5.3).
@@ -77,14 +78,14 @@ func (rp *RP) verifyUserInfoJWT(ctx context.Context, raw string) ([]byte, error)
 	if err != nil {
 		return nil, err
 	}
-	var c jwtClaims
+	var c jwt.Claims
 	if err := json.Unmarshal(payload, &c); err != nil {
 		return nil, fmt.Errorf("%w: userinfo: %v", ErrMalformedToken, err)
 	}
 	if c.Issuer != "" && !rp.issuerMatches(&c, md) {
 		return nil, fmt.Errorf("%w: userinfo iss %q", ErrInvalidIssuer, c.Issuer)
 	}
-	if c.Audience != nil && !c.Audience.contains(rp.cfg.ClientID) {
+	if c.Audience != nil && !c.Audience.Contains(rp.cfg.ClientID) {
 		return nil, fmt.Errorf("%w: userinfo aud", ErrInvalidAudience)
 	}
 	return payload, nil

@@ -1,0 +1,177 @@
+// Package jwt holds the JSON Web Token claim checks that ID tokens, logout
+// tokens and access tokens share (RFC 7519 section 4.1, OpenID Connect Core
+// 3.1.3.7, RFC 9068 section 4): the registered claims, their decoding, and
+// the checks of iss, aud, azp, exp, nbf and iat. Signatures are internal/jws's
+// concern; what each kind of token adds (nonce, events, scope, cnf) stays
+// with the package that verifies it.
+//
+// Its errors are the token-check sentinels of the client and resource
+// packages, which re-export them under the same names: each matches
+// ErrInvalidToken too, so that callers and status mappings test one umbrella.
+package jwt
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"math"
+	"strconv"
+	"time"
+)
+
+// ErrInvalidToken is the umbrella of every token-check error: errors.Is(err,
+// ErrInvalidToken) holds for each sentinel below and for every sentinel made
+// with NewError.
+var ErrInvalidToken = errors.New("oidcrp: invalid token")
+
+// checkError is a token-check sentinel: its own identity, and a match for
+// ErrInvalidToken.
+type checkError struct{ msg string }
+
+func (e *checkError) Error() string        { return e.msg }
+func (e *checkError) Is(target error) bool { return target == ErrInvalidToken }
+
+// NewError returns a new token-check sentinel with the message msg: it is
+// itself (errors.Is compares identity) and matches ErrInvalidToken. Packages
+// declare with it the checks only they make (nonce, at_hash, DPoP proofs).
+func NewError(msg string) error { return &checkError{msg} }
+
+// The checks every kind of token shares.
+var (
+	ErrMalformed              = NewError("oidcrp: malformed token")
+	ErrUnsupportedAlgorithm   = NewError("oidcrp: token signed with a disallowed algorithm")
+	ErrInvalidSignature       = NewError("oidcrp: invalid token signature")
+	ErrInvalidIssuer          = NewError("oidcrp: token from another issuer")
+	ErrInvalidAudience        = NewError("oidcrp: token not for this audience")
+	ErrInvalidAuthorizedParty = NewError("oidcrp: token azp is not this client")
+	ErrExpired                = NewError("oidcrp: token expired")
+	ErrNotYetValid            = NewError("oidcrp: token not yet valid (nbf)")
+	ErrIssuedInFuture         = NewError("oidcrp: token issued in the future")
+	ErrMissingSubject         = NewError("oidcrp: token has no sub")
+	ErrInvalidTokenType       = NewError("oidcrp: token of another type")
+)
+
+// Claims are the registered and OpenID Connect claims the shared checks and
+// the ID-token and logout-token checks read. Pointers mark claims whose
+// absence matters. Packages that read more embed it in a struct of their
+// own, so that the payload is decoded once.
+type Claims struct {
+	Issuer    string                     `json:"iss"`
+	Subject   string                     `json:"sub"`
+	Audience  Audience                   `json:"aud"`
+	Expiry    *NumericDate               `json:"exp"`
+	NotBefore *NumericDate               `json:"nbf"`
+	IssuedAt  *NumericDate               `json:"iat"`
+	AuthTime  *NumericDate               `json:"auth_time"`
+	Nonce     *string                    `json:"nonce"`
+	AZP       string                     `json:"azp"`
+	ACR       string                     `json:"acr"`
+	AMR       []string                   `json:"amr"`
+	AtHash    string                     `json:"at_hash"`
+	SID       string                     `json:"sid"`
+	TenantID  string                     `json:"tid"`
+	JTI       string                     `json:"jti"`
+	Events    map[string]json.RawMessage `json:"events"`
+}
+
+// Decode unmarshals a token's payload into v (a *Claims or a struct
+// embedding one); a payload that does not fit is ErrMalformed.
+func Decode(payload []byte, v any) error {
+	if err := json.Unmarshal(payload, v); err != nil {
+		return fmt.Errorf("%w: payload: %v", ErrMalformed, err)
+	}
+	return nil
+}
+
+// Times says how CheckTimes judges exp, nbf and iat at Now.
+type Times struct {
+	Now time.Time
+
+	// Skew is the clock difference tolerated for nbf and iat.
+	Skew time.Duration
+
+	// ExpiryLeeway is how long past exp a token is still accepted.
+	ExpiryLeeway time.Duration
+
+	// RequireExpiry and RequireIssuedAt refuse a token without exp or iat.
+	RequireExpiry, RequireIssuedAt bool
+}
+
+// CheckTimes checks exp (ErrExpired), nbf (ErrNotYetValid) and iat
+// (ErrIssuedInFuture; ErrMalformed when required and absent).
+func (c *Claims) CheckTimes(t Times) error {
+	if c.Expiry == nil {
+		if t.RequireExpiry {
+			return fmt.Errorf("%w: no exp", ErrExpired)
+		}
+	} else if !t.Now.Before(c.Expiry.Time().Add(t.ExpiryLeeway)) {
+		return fmt.Errorf("%w: at %v", ErrExpired, c.Expiry.Time().UTC())
+	}
+	if c.IssuedAt == nil {
+		if t.RequireIssuedAt {
+			return fmt.Errorf("%w: no iat", ErrMalformed)
+		}
+	} else if c.IssuedAt.Time().After(t.Now.Add(t.Skew)) {
+		return fmt.Errorf("%w: iat %v", ErrIssuedInFuture, c.IssuedAt.Time().UTC())
+	}
+	return nil
+}
+
+// Audience is the aud claim: a string or an array of strings (RFC 7519
+// section 4.1.3).
+type Audience []string
+
+// UnmarshalJSON accepts a string or an array of strings.
+func (a *Audience) UnmarshalJSON(b []byte) error {
+	if len(b) > 0 && b[0] == '"' {
+		var s string
+		if err := json.Unmarshal(b, &s); err != nil {
+			return err
+		}
+		*a = Audience{s}
+		return nil
+	}
+	var ss []string
+	if err := json.Unmarshal(b, &ss); err != nil {
+		return err
+	}
+	*a = ss
+	return nil
+}
+
+// Contains reports whether s is one of the audiences.
+func (a Audience) Contains(s string) bool {
+	for _, v := range a {
+		if v == s {
+			return true
+		}
+	}
+	return false
+}
+
+// NumericDate is a JSON number of seconds since the epoch, possibly with a
+// fraction (RFC 7519 section 2), between 0 and 1e11.
+type NumericDate float64
+
+var errNumericDate = errors.New("not a NumericDate")
+
+// UnmarshalJSON accepts a finite number in [0, 1e11].
+func (d *NumericDate) UnmarshalJSON(b []byte) error {
+	b = bytes.TrimSpace(b)
+	f, err := strconv.ParseFloat(string(b), 64)
+	if err != nil || math.IsNaN(f) || math.IsInf(f, 0) || f < 0 || f > 1e11 {
+		return errNumericDate
+	}
+	*d = NumericDate(f)
+	return nil
+}
+
+// Time returns the date, or the zero time for a nil d.
+func (d *NumericDate) Time() time.Time {
+	if d == nil {
+		return time.Time{}
+	}
+	sec, frac := math.Modf(float64(*d))
+	return time.Unix(int64(sec), int64(frac*1e9))
+}
