@@ -115,6 +115,20 @@ func TestIDTokenViolations(t *testing.T) {
 			want:  client.ErrIssuedInFuture,
 		},
 		{
+			name:  "not yet valid",
+			hooks: oidctest.Hooks{IDToken: set("nbf", future)},
+			want:  client.ErrNotYetValid,
+		},
+		{
+			name:  "not yet valid, within clock skew",
+			hooks: oidctest.Hooks{IDToken: func(c map[string]any) { c["nbf"] = time.Now().Add(20 * time.Second).Unix() }},
+		},
+		{
+			name:  "nbf not a number",
+			hooks: oidctest.Hooks{IDToken: set("nbf", "soon")},
+			want:  client.ErrMalformedToken,
+		},
+		{
 			name:  "no iat",
 			hooks: oidctest.Hooks{IDToken: del("iat")},
 			want:  client.ErrMalformedToken,
@@ -283,5 +297,33 @@ func del(names ...string) func(map[string]any) {
 		for _, n := range names {
 			delete(c, n)
 		}
+	}
+}
+
+// TestTokenErrorsMatchUmbrella checks that every token-check error matches
+// ErrInvalidToken, and that errors of another kind do not.
+func TestTokenErrorsMatchUmbrella(t *testing.T) {
+	for _, err := range []error{
+		client.ErrMalformedToken, client.ErrUnsupportedAlgorithm, client.ErrInvalidSignature,
+		client.ErrInvalidIssuer, client.ErrInvalidAudience, client.ErrInvalidAuthorizedParty,
+		client.ErrExpired, client.ErrNotYetValid, client.ErrIssuedInFuture, client.ErrInvalidNonce,
+		client.ErrMissingSubject, client.ErrAccessTokenHash, client.ErrAuthTime, client.ErrSubjectMismatch,
+		client.ErrInvalidTokenType, client.ErrLogoutEvent, client.ErrLogoutNonce, client.ErrLogoutSubject,
+		client.ErrLogoutReplay,
+	} {
+		if !errors.Is(err, client.ErrInvalidToken) {
+			t.Errorf("%v does not match ErrInvalidToken", err)
+		}
+		if errors.Is(client.ErrInvalidToken, err) {
+			t.Errorf("ErrInvalidToken matches %v", err)
+		}
+	}
+	for _, err := range []error{client.ErrProviderUnavailable, client.ErrInvalidGrant, client.ErrStateMismatch} {
+		if errors.Is(err, client.ErrInvalidToken) {
+			t.Errorf("%v matches ErrInvalidToken", err)
+		}
+	}
+	if errors.Is(client.ErrExpired, client.ErrMalformedToken) {
+		t.Error("sentinels match each other")
 	}
 }

@@ -38,6 +38,8 @@ func TestLogoutTokenViolations(t *testing.T) {
 		{"other audience", token("alice", "s1", set("aud", "other")), client.ErrInvalidAudience},
 		{"no iat", token("alice", "s1", del("iat")), client.ErrMalformedToken},
 		{"iat in the future", token("alice", "s1", set("iat", now.Add(time.Hour).Unix())), client.ErrIssuedInFuture},
+		{"not yet valid", token("alice", "s1", set("nbf", now.Add(time.Hour).Unix())), client.ErrNotYetValid},
+		{"nbf within clock skew", token("alice", "s1", set("nbf", now.Add(20*time.Second).Unix())), nil},
 		{"expired", token("alice", "s1", set("exp", now.Add(-time.Hour).Unix())), client.ErrExpired},
 		{"old, without exp", token("alice", "s1", func(c map[string]any) { delete(c, "exp"); c["iat"] = now.Add(-time.Hour).Unix() }), client.ErrExpired},
 		{"typed as an access token", op.SignJWT(map[string]any{"iss": op.URL, "aud": id, "iat": now.Unix(), "jti": "j", "sub": "alice",
