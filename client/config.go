@@ -85,7 +85,7 @@ type Config struct {
 	// audience replay the assertion at one that is).
 	AssertionAudienceTokenEndpoint bool
 
-	// ClockSkew is the clock difference tolerated when checking exp, iat
+	// ClockSkew is the clock difference tolerated when checking exp, nbf, iat
 	// and auth_time. If zero, 1 minute; at most 5 minutes.
 	ClockSkew time.Duration
 

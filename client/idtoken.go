@@ -65,7 +65,7 @@ type IDTokenChecks struct {
 // VerifyIDToken verifies raw as an ID token of this client, following OpenID
 // Connect Core 3.1.3.7: the signature with the provider's keys and an
 // algorithm it advertises (never "none"; HMAC only with
-// Config.HMACSignatures), iss, aud, azp, exp, iat, sub, and, per checks,
+// Config.HMACSignatures), iss, aud, azp, exp, nbf (when present), iat, sub, and, per checks,
 // nonce, auth_time and at_hash. Each failed check has its own error
 // (ErrInvalidSignature, ErrInvalidIssuer, ...).
 func (rp *RP) VerifyIDToken(ctx context.Context, raw string, checks IDTokenChecks) (*IDToken, error) {
@@ -174,7 +174,7 @@ func (rp *RP) algorithmAllowed(alg string, advertised []string) bool {
 }
 
 // checkCommon checks the claims every token of the provider for this client
-// shares: iss, aud, azp, exp (required when needExp), iat.
+// shares: iss, aud, azp, exp (required when needExp), nbf, iat.
 func (rp *RP) checkCommon(c *jwt.Claims, md *discovery.Metadata, now time.Time, needExp bool) error {
 	if !rp.issuerMatches(c, md) {
 		return fmt.Errorf("%w: %q", ErrInvalidIssuer, c.Issuer)

@@ -36,7 +36,7 @@ func (t *LogoutToken) Claims(v any) error { return json.Unmarshal(t.claims, v) }
 // VerifyLogoutToken verifies raw as a logout token for this client, as
 // OpenID Connect Back-Channel Logout 1.0 section 2.6 says: signed with the
 // provider's keys and an advertised algorithm (never "none"), iss, aud, iat,
-// exp when present, an events claim holding the back-channel logout event,
+// exp when present, nbf when present, an events claim holding the back-channel logout event,
 // sid and/or sub, no nonce, and a jti. It does not check the jti against
 // earlier tokens; the caller must (the middleware package does, refusing a
 // replay with ErrLogoutReplay).

@@ -57,7 +57,7 @@ func isProtocolError(err error) bool {
 		client.ErrMissingIssuer, client.ErrMissingCode, client.ErrInvalidGrant,
 		client.ErrMalformedToken, client.ErrUnsupportedAlgorithm, client.ErrInvalidSignature,
 		client.ErrInvalidIssuer, client.ErrInvalidAudience, client.ErrInvalidAuthorizedParty,
-		client.ErrExpired, client.ErrIssuedInFuture, client.ErrInvalidNonce, client.ErrMissingSubject,
+		client.ErrExpired, client.ErrNotYetValid, client.ErrIssuedInFuture, client.ErrInvalidNonce, client.ErrMissingSubject,
 		client.ErrAccessTokenHash, client.ErrAuthTime, client.ErrSubjectMismatch,
 		client.ErrInvalidTokenType, client.ErrUserInfoSubject, client.ErrMalformedFlow,
 	} {

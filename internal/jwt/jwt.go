@@ -108,6 +108,9 @@ func (c *Claims) CheckTimes(t Times) error {
 	} else if !t.Now.Before(c.Expiry.Time().Add(t.ExpiryLeeway)) {
 		return fmt.Errorf("%w: at %v", ErrExpired, c.Expiry.Time().UTC())
 	}
+	if c.NotBefore != nil && c.NotBefore.Time().After(t.Now.Add(t.Skew)) {
+		return fmt.Errorf("%w: nbf %v", ErrNotYetValid, c.NotBefore.Time().UTC())
+	}
 	if c.IssuedAt == nil {
 		if t.RequireIssuedAt {
 			return fmt.Errorf("%w: no iat", ErrMalformed)
