@@ -36,11 +36,16 @@ var (
 	ErrSignature = errors.New("jws: invalid signature")
 )
 
-// Header is the protected header's members this package reads.
+// Header is the protected header's members this package's callers read.
 type Header struct {
 	Alg string `json:"alg"`
 	Kid string `json:"kid"`
 	Typ string `json:"typ"`
+
+	// JWK is the public key a DPoP proof carries (RFC 9449 section 4.2),
+	// as received; nil when absent. Keys of other tokens come from the
+	// provider's key set, never from here.
+	JWK json.RawMessage `json:"jwk"`
 }
 
 // Token is a parsed compact JWS.
