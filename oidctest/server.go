@@ -113,6 +113,7 @@ type Stats struct {
 	AssertionReplays   int // client assertions refused because their jti was seen before
 	UserInfoRequests   int
 	Revocations        int
+	Introspections     int // introspection requests from authenticated clients
 	EndSessions        int
 	BackchannelLogouts int // logout tokens delivered with a 200 answer
 }
@@ -142,6 +143,7 @@ type Server struct {
 	assertionIDs  map[string]time.Time // client ID + "\x00" + jti of client assertions seen, until they expire
 
 	clientKeys map[string][]jose.JSONWebKey // each client's JWKS, by ID; set by NewServer, then read only
+	minted     map[string]*mintedToken      // by token: AccessToken, OpaqueAccessToken
 }
 
 // grant is what a code, access token or refresh token stands for.
@@ -209,6 +211,7 @@ func NewServer(cfg Config) *Server {
 		sessions:      make(map[string]*opSession),
 		assertionIDs:  make(map[string]time.Time),
 		clientKeys:    clientKeys,
+		minted:        make(map[string]*mintedToken),
 	}
 	s.mux = http.NewServeMux()
 	s.mux.HandleFunc("GET /.well-known/openid-configuration", s.discovery)
@@ -219,6 +222,7 @@ func NewServer(cfg Config) *Server {
 	s.mux.HandleFunc("POST /userinfo", s.userinfo)
 	s.mux.HandleFunc("GET /end_session", s.endSession)
 	s.mux.HandleFunc("POST /revoke", s.revoke)
+	s.mux.HandleFunc("POST /introspect", s.introspect)
 	s.server = &http.Server{Handler: s, ReadHeaderTimeout: 10 * time.Second}
 	go s.server.Serve(l)
 	return s
@@ -299,6 +303,7 @@ func (s *Server) discovery(w http.ResponseWriter, r *http.Request) {
 		"jwks_uri":                                              s.URL + "/jwks",
 		"end_session_endpoint":                                  s.URL + "/end_session",
 		"revocation_endpoint":                                   s.URL + "/revoke",
+		"introspection_endpoint":                                s.URL + "/introspect",
 		"scopes_supported":                                      []string{"openid", "profile", "email", "address", "phone", "offline_access"},
 		"response_types_supported":                              []string{"code"},
 		"response_modes_supported":                              []string{"query"},
@@ -309,6 +314,7 @@ func (s *Server) discovery(w http.ResponseWriter, r *http.Request) {
 		"token_endpoint_auth_signing_alg_values_supported":      assertionAlgs,
 		"revocation_endpoint_auth_methods_supported":            authMethods,
 		"revocation_endpoint_auth_signing_alg_values_supported": assertionAlgs,
+		"introspection_endpoint_auth_methods_supported":         authMethods,
 		"code_challenge_methods_supported":                      []string{"S256"},
 		"claims_supported":                                      []string{"sub", "iss", "aud", "exp", "iat", "auth_time", "nonce", "sid", "name", "email"},
 		"authorization_response_iss_parameter_supported":        true,

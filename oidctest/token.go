@@ -156,17 +156,22 @@ func (s *Server) issue(g *grant, nonce string, refresh bool) map[string]any {
 }
 
 func (s *Server) signIDToken(key *signingKey, claims map[string]any, client *Client) string {
-	switch s.hooks.IDTokenSigning {
+	return signAs(key, claims, "JWT", s.hooks.IDTokenSigning, client.Secret)
+}
+
+// signAs signs claims with key, or breaks the signature as mode says.
+func signAs(key *signingKey, claims map[string]any, typ string, mode Signing, secret string) string {
+	switch mode {
 	case SignNone:
 		return unsigned(claims)
 	case SignHS256:
-		return signHMAC(claims, client.Secret)
+		return signHMAC(claims, secret)
 	case SignWrongKey:
-		return impostorKey(key.alg, key.kid).sign(claims, "JWT")
+		return impostorKey(key.alg, key.kid).sign(claims, typ)
 	case SignUnknownKey:
-		return impostorKey(key.alg, "unknown-"+key.kid).sign(claims, "JWT")
+		return impostorKey(key.alg, "unknown-"+key.kid).sign(claims, typ)
 	case CorruptSignature:
-		tok := key.sign(claims, "JWT")
+		tok := key.sign(claims, typ)
 		i := strings.LastIndexByte(tok, '.') + 2
 		c := byte('A')
 		if tok[i] == 'A' {
@@ -174,7 +179,7 @@ func (s *Server) signIDToken(key *signingKey, claims map[string]any, client *Cli
 		}
 		return tok[:i] + string(c) + tok[i+1:]
 	default:
-		return key.sign(claims, "JWT")
+		return key.sign(claims, typ)
 	}
 }
 
