@@ -89,6 +89,11 @@ func newApp(ctx context.Context, cfg config, logger *slog.Logger) (*app, error) 
 		a.Close()
 		return nil, err
 	}
+	api, err := a.newAPI(ctx, cfg, sessionCfg.Replay, logger)
+	if err != nil {
+		a.Close()
+		return nil, err
+	}
 
 	mux := http.NewServeMux()
 	mux.Handle("GET /{$}", a.auth.PostLogout(a.auth.Optional(http.HandlerFunc(home))))
@@ -101,6 +106,7 @@ func newApp(ctx context.Context, cfg config, logger *slog.Logger) (*app, error) 
 	mux.Handle("GET /me", a.auth.Require(http.HandlerFunc(me)))
 	mux.Handle("GET /userinfo", a.auth.Require(http.HandlerFunc(a.userinfo)))
 	mux.Handle("GET /auth/jwks.json", jwksHandler(cfg.jwks))
+	mux.Handle("GET /api/me", api) // access tokens, or the session (api.go)
 	// Browsers' cross-origin POSTs (a forged logout form on another site)
 	// are refused; the provider's back-channel POSTs carry no browser
 	// headers and pass.

@@ -33,6 +33,8 @@ type config struct {
 	privateKey   *client.PrivateKey // nil without OIDC_PRIVATE_KEY_FILE
 	privateKeyID string             // "": the key's thumbprint
 	jwks         []byte             // privateKey's public half, served at /auth/jwks.json; nil without a key
+
+	api apiConfig // GET /api/me (api.go)
 }
 
 // configFromEnv reads and checks the configuration; its errors are one
@@ -84,6 +86,11 @@ func configFromEnv(getenv func(string) string) (config, error) {
 		rand.Read(key)
 		cfg.sessionKeys, cfg.randomSessionKeys = [][]byte{key}, true
 	}
+	api, err := apiConfigFromEnv(getenv)
+	if err != nil {
+		return config{}, err
+	}
+	cfg.api = api
 	if v := getenv("REDIS_URL"); v != "" {
 		opts, err := redis.ParseURL(v)
 		if err != nil {

@@ -31,12 +31,20 @@
 //	                               shared with every instance using the same
 //	                               Redis and SESSION_KEYS; unset: sessions in
 //	                               cookies, logouts and refreshes per process
+//	OIDC_API_AUDIENCE              the audience GET /api/me's access tokens
+//	                               must name; default OIDC_CLIENT_ID
+//	OIDC_API_SCOPES                space-separated scopes /api/me requires, all
+//	                               of them; default none
+//	OIDC_API_INTROSPECTION_CACHE   how long an introspected token's answer is
+//	                               reused (the revocation delay); default 60s
 //
 // Routes: GET / (public), GET /auth/login?return_to=, GET /auth/callback,
 // GET (a confirmation page) and POST /auth/logout, POST
 // /auth/backchannel-logout, GET /auth/frontchannel-logout, GET /me (JSON,
 // protected), GET /userinfo (the provider's userinfo, protected), GET
-// /auth/jwks.json (the app's public key, 404 without OIDC_PRIVATE_KEY_FILE).
+// /auth/jwks.json (the app's public key, 404 without OIDC_PRIVATE_KEY_FILE),
+// GET /api/me (JSON, guarded by access tokens: bearer or DPoP, JWT or
+// introspected; or the session cookie).
 package main
 
 import (

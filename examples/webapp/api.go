@@ -1,0 +1,84 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/oidcrp/oidcrp/middleware"
+	"github.com/oidcrp/oidcrp/resource"
+	"github.com/oidcrp/oidcrp/session"
+)
+
+// apiConfig is the configuration of the app's API (GET /api/me).
+type apiConfig struct {
+	audience           string        // OIDC_API_AUDIENCE; "": the client ID
+	scopes             []string      // OIDC_API_SCOPES, all required
+	introspectionCache time.Duration // OIDC_API_INTROSPECTION_CACHE; 0: resource's default
+}
+
+// apiConfigFromEnv reads the API's variables.
+func apiConfigFromEnv(getenv func(string) string) (apiConfig, error) {
+	c := apiConfig{audience: getenv("OIDC_API_AUDIENCE"), scopes: strings.Fields(getenv("OIDC_API_SCOPES"))}
+	if v := getenv("OIDC_API_INTROSPECTION_CACHE"); v != "" {
+		d, err := time.ParseDuration(v)
+		if err != nil || d <= 0 {
+			return apiConfig{}, fmt.Errorf("OIDC_API_INTROSPECTION_CACHE %q is not a positive duration such as 60s", v)
+		}
+		c.introspectionCache = d
+	}
+	return c, nil
+}
+
+// newAPI returns the handler of GET /api/me, guarded by access tokens for
+// the API's audience: JWT access tokens checked with the provider's keys,
+// opaque ones introspected with the app's client credentials (a
+// confidential client only), DPoP-bound ones with their proofs, whose htu
+// must name the app's external origin, that of OIDC_REDIRECT_URL. The
+// app's own pages may call it with the session cookie instead.
+func (a *app) newAPI(ctx context.Context, cfg config, replay session.ReplayCache, logger *slog.Logger) (http.Handler, error) {
+	u, err := url.Parse(cfg.redirectURL)
+	if err != nil {
+		return nil, err
+	}
+	rcfg := resource.Config{
+		Provider:               a.rp.Provider(),
+		Audience:               cfg.api.audience,
+		Origin:                 u.Scheme + "://" + u.Host,
+		IntrospectionCacheTime: cfg.api.introspectionCache,
+		Replay:                 replay, // Redis when configured: proofs are used once across instances
+		Logger:                 logger,
+		Session: func(r *http.Request) (string, bool, error) {
+			s, err := a.auth.Authenticate(r)
+			switch {
+			case err == nil:
+				return s.Subject, true, nil
+			case middleware.ErrorStatus(err) >= 500:
+				return "", false, err // the session store failed
+			}
+			return "", false, nil
+		},
+	}
+	if rcfg.Audience == "" {
+		rcfg.Audience = cfg.clientID
+	}
+	if cfg.clientSecret != "" && a.rp.Provider().Metadata().IntrospectionEndpoint != "" {
+		rcfg.ClientID, rcfg.ClientSecret = cfg.clientID, cfg.clientSecret
+	}
+	v, err := resource.New(ctx, rcfg)
+	if err != nil {
+		return nil, fmt.Errorf("API: %w", err)
+	}
+	return v.Require(http.HandlerFunc(apiMe), cfg.api.scopes...), nil
+}
+
+// apiMe answers {"sub", "client_id", "scope"} of the request's access token
+// (for a session: its subject, the rest empty).
+func apiMe(w http.ResponseWriter, r *http.Request) {
+	t, _ := resource.TokenFrom(r.Context())
+	writeJSON(w, http.StatusOK, map[string]string{"sub": t.Subject, "client_id": t.ClientID, "scope": t.Scope})
+}
