@@ -71,7 +71,7 @@ func (v *Verifier) Authenticate(r *http.Request) (*Token, error) {
 		}
 		return nil, err
 	}
-	t, err := v.token(r.Context(), raw)
+	t, err := v.token(r.Context(), raw, true)
 	if err != nil {
 		return nil, err
 	}
@@ -95,7 +95,7 @@ func (v *Verifier) VerifyToken(ctx context.Context, raw string) (*Token, error) 
 	if len(raw) > v.cfg.MaxTokenLength {
 		return nil, fmt.Errorf("%w: longer than %d bytes", ErrMalformedToken, v.cfg.MaxTokenLength)
 	}
-	t, err := v.token(ctx, raw)
+	t, err := v.token(ctx, raw, false)
 	if err != nil {
 		return nil, err
 	}
@@ -119,12 +119,16 @@ func (v *Verifier) session(r *http.Request) (*Token, error) {
 
 // token returns the verified token raw stands for: from the cache when it
 // was verified before and its entry is still valid, else verified now (and
-// cached if valid).
-func (v *Verifier) token(ctx context.Context, raw string) (*Token, error) {
+// cached if valid). With header, raw came from an Authorization header and
+// must be a token68 (RFC 6750 section 2.1).
+func (v *Verifier) token(ctx context.Context, raw string, header bool) (*Token, error) {
 	now := v.cfg.Now()
 	key := keyOf(raw)
 	if t := v.cache.get(key, now); t != nil {
 		return t, nil
+	}
+	if header && !isToken68(raw) {
+		return nil, fmt.Errorf("%w: the credentials are not a token68", ErrInvalidRequest)
 	}
 	var (
 		t     *Token
