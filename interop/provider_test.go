@@ -32,6 +32,15 @@ type clientMetadata struct {
 	// assertions may be signed with.
 	JWKS                     json.RawMessage `json:"jwks,omitempty"`
 	TokenEndpointAuthSigning string          `json:"token_endpoint_auth_signing_alg,omitempty"`
+
+	GrantTypes []string `json:"grant_types,omitempty"` // if empty, provider.mjs's default
+}
+
+// resourceServer is a resource indicator's access tokens (provider.mjs).
+type resourceServer struct {
+	Audience string `json:"audience"`
+	Scope    string `json:"scope"`
+	Format   string `json:"format"` // "jwt" or "opaque"
 }
 
 // providerConfig is provider.mjs's configuration file.
@@ -39,6 +48,8 @@ type providerConfig struct {
 	Port           int              `json:"port"`
 	AccessTokenTTL int              `json:"accessTokenTTL,omitempty"` // seconds; 0: 600
 	Clients        []clientMetadata `json:"clients"`
+
+	ResourceServers map[string]resourceServer `json:"resourceServers,omitempty"`
 }
 
 // providerEvent is one "EVENT {...}" line of provider.mjs.

@@ -51,6 +51,8 @@ func runMain(m *testing.M) int {
 type webappEnv struct {
 	Issuer, ClientID, ClientSecret, RedirectURL, Scopes, PostLogoutRedirectURL, ListenAddr, SessionKeys string
 	AuthMethod, PrivateKeyFile, PrivateKeyID                                                            string
+
+	APIAudience, APIScopes, APIIntrospectionCache string // GET /api/me
 }
 
 func (e webappEnv) environ() []string {
@@ -67,6 +69,9 @@ func (e webappEnv) environ() []string {
 		"OIDC_AUTH_METHOD":              e.AuthMethod,
 		"OIDC_PRIVATE_KEY_FILE":         e.PrivateKeyFile,
 		"OIDC_PRIVATE_KEY_ID":           e.PrivateKeyID,
+		"OIDC_API_AUDIENCE":             e.APIAudience,
+		"OIDC_API_SCOPES":               e.APIScopes,
+		"OIDC_API_INTROSPECTION_CACHE":  e.APIIntrospectionCache,
 	} {
 		if v != "" {
 			env = append(env, name+"="+v)

@@ -2,7 +2,7 @@
 // benchmark, the median of its runs and its ratio to the baseline measured
 // in the same run, then checks the performance targets of the README.
 //
-//	go test -run '^$' -bench . -benchmem -count 6 ./session ./middleware ./client | go run ./internal/benchtable
+//	go test -run '^$' -bench . -benchmem -count 6 ./session ./middleware ./client ./resource | go run ./internal/benchtable
 package main
 
 import (
@@ -138,6 +138,23 @@ func main() {
 	}
 	if v, ok := ratio("BenchmarkClaims", "oidcrp", "baseline"); ok {
 		check("Claims ≤ 1.5× json.Unmarshal of the same claims", v <= 1.5, fmt.Sprintf("%.2f×", v))
+	}
+	if r := find("BenchmarkAccessTokenRequest", "oidcrp"); r != nil {
+		ns, allocs := r.median("ns/op"), r.median("allocs/op")
+		check("repeated access token through resource.Require ≤ 2 µs", ns <= 2000, fmt.Sprintf("%.2f µs", ns/1000))
+		check("repeated access token ≤ 6 allocations", allocs <= 6, fmt.Sprintf("%.0f", allocs))
+		if v, ok := ratio("BenchmarkAccessTokenRequest", "go-oidc", "oidcrp"); ok {
+			check("repeated access token ≥ 15× faster than go-oidc's verifier", v >= 15, fmt.Sprintf("%.0f×", v))
+		}
+	}
+	for _, g := range []struct{ group, what string }{
+		{"BenchmarkAccessTokenFirstSeen", "first-seen RS256 access token adds ≤ 10 µs over the bare signature check"},
+		{"BenchmarkDPoPRequest", "DPoP request, repeated token, adds ≤ 10 µs over bare ES256 proof check"},
+	} {
+		if ours, base := find(g.group, "oidcrp"), find(g.group, "baseline"); ours != nil && base != nil {
+			d := (ours.median("ns/op") - base.median("ns/op")) / 1000
+			check(g.what, d <= 10, fmt.Sprintf("%+.1f µs", d))
+		}
 	}
 	if failed {
 		os.Exit(1)

@@ -8,8 +8,15 @@
 //	{
 //	  "port": 40123,             // listens on 127.0.0.1:port; the issuer is http://127.0.0.1:port
 //	  "accessTokenTTL": 5,       // seconds; 0 or absent: 600
-//	  "clients": [ {...} ]       // client metadata (RFC 7591 names); grant and
+//	  "clients": [ {...} ],      // client metadata (RFC 7591 names); grant and
 //	                             // response types default to code + refresh_token
+//	  "resourceServers": {       // resource indicators (RFC 8707) the provider
+//	    "urn:...": {             // issues access tokens for: their audience,
+//	      "audience": "...",     // scope and format ("jwt" or "opaque")
+//	      "scope": "api:read",
+//	      "format": "jwt"
+//	    }
+//	  }
 //	}
 //
 // It prints "READY <issuer>" once listening, one "EVENT <json>" line per
@@ -20,7 +27,7 @@
 import { generateKeyPairSync, randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 
-import Provider from 'oidc-provider';
+import Provider, { errors } from 'oidc-provider';
 
 const configPath = process.argv[2];
 if (!configPath) {
@@ -115,6 +122,21 @@ const provider = new Provider(issuer, {
     backchannelLogout: { enabled: true },
     revocation: { enabled: true },
     userinfo: { enabled: true },
+    // The resource-server side (examples/webapp's GET /api/me): access
+    // tokens for the resources of cfg.resourceServers, JWT (RFC 9068) or
+    // opaque, by client credentials; introspection (RFC 7662); DPoP-bound
+    // tokens (RFC 9449).
+    clientCredentials: { enabled: true },
+    introspection: { enabled: true },
+    dPoP: { enabled: true },
+    resourceIndicators: {
+      enabled: true,
+      async getResourceServerInfo(_ctx, resourceIndicator) {
+        const rs = cfg.resourceServers?.[resourceIndicator];
+        if (!rs) throw new errors.InvalidTarget();
+        return { audience: rs.audience, scope: rs.scope, accessTokenFormat: rs.format, accessTokenTTL: accessTokenTTL };
+      },
+    },
   },
   fetch: fetchAllowingLoopback,
 });
@@ -150,7 +172,7 @@ provider.on('backchannel.error', (_ctx, err, client, accountId, sid) => {
   });
   console.error(`provider: back-channel logout to ${client.backchannelLogoutUri} failed: ${err?.message ?? err}`);
 });
-for (const name of ['grant.error', 'authorization.error', 'userinfo.error', 'end_session.error', 'end_session_confirm.error', 'revocation.error', 'server_error']) {
+for (const name of ['grant.error', 'authorization.error', 'userinfo.error', 'end_session.error', 'end_session_confirm.error', 'revocation.error', 'introspection.error', 'server_error']) {
   provider.on(name, (ctx, err) => {
     event(name, {
       path: ctx?.path, client_id: ctx?.oidc?.client?.clientId, error: err?.error ?? 'server_error', error_description: err?.error_description ?? String(err?.message ?? err),
