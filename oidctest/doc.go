@@ -14,7 +14,13 @@
 // that logs the configured user in at once (code + PKCE S256 required), a
 // token endpoint (authorization_code and refresh_token grants, optional
 // refresh-token rotation with reuse detection), userinfo, end_session with
-// back-channel logout delivery, and revocation. It binds to 127.0.0.1 only.
+// back-channel logout delivery, revocation, and introspection (RFC 7662). It
+// binds to 127.0.0.1 only.
+//
+// For tests of APIs, it mints access tokens: AccessToken (JWT, RFC 9068) and
+// OpaqueAccessToken (known to its introspection endpoint), with options that
+// break each claim, the type or the signature, and DPoP-bound ones for a
+// DPoPKey, which makes the client's proofs (RFC 9449).
 //
 // The token and revocation endpoints authenticate clients by one method
 // each request: client_secret_basic, client_secret_post, none, or a client
