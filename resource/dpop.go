@@ -61,13 +61,11 @@ func (v *Verifier) checkProof(r *http.Request, proof, token, jkt string) error {
 	if !slices.Contains(v.cfg.DPoPAlgorithms, t.Header.Alg) {
 		return fmt.Errorf("%w: %q", ErrProofAlgorithm, t.Header.Alg)
 	}
-	key, thumbprint, err := parseJWK(t.Header.JWK)
+	key, err := v.proofKey(t.Header.JWK, jkt)
 	if err != nil {
-		return fmt.Errorf("%w: %v", ErrProofKey, err)
+		return err
 	}
-	if subtle.ConstantTimeCompare([]byte(thumbprint), []byte(jkt)) != 1 {
-		return ErrProofThumbprint
-	}
+	thumbprint := jkt
 	if err := t.Verify(key); err != nil {
 		if errors.Is(err, jws.ErrAlgorithm) {
 			return fmt.Errorf("%w: the key does not fit %s", ErrProofKey, t.Header.Alg)
@@ -111,6 +109,42 @@ func (v *Verifier) checkProof(r *http.Request, proof, token, jkt string) error {
 	return nil
 }
 
+// proofKey returns the public key of a proof's jwk if its thumbprint is
+// jkt, the key the token is bound to. Keys that matched are kept by jkt
+// (at most Config.CacheSize of them): a client signs every proof with the
+// same key, so its later proofs skip decoding the key and hashing it.
+// Only keys bound to a valid token get there.
+func (v *Verifier) proofKey(raw json.RawMessage, jkt string) (crypto.PublicKey, error) {
+	v.keysMu.RLock()
+	k, ok := v.keys[jkt]
+	v.keysMu.RUnlock()
+	if ok && k.jwk == string(raw) {
+		return k.pub, nil
+	}
+	pub, thumbprint, err := parseJWK(raw)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %v", ErrProofKey, err)
+	}
+	if subtle.ConstantTimeCompare([]byte(thumbprint), []byte(jkt)) != 1 {
+		return nil, ErrProofThumbprint
+	}
+	if v.cfg.CacheSize > 0 {
+		v.keysMu.Lock()
+		if len(v.keys) >= v.cfg.CacheSize {
+			clear(v.keys)
+		}
+		v.keys[jkt] = boundKey{jwk: string(raw), pub: pub}
+		v.keysMu.Unlock()
+	}
+	return pub, nil
+}
+
+// boundKey is a DPoP key whose thumbprint a valid token named.
+type boundKey struct {
+	jwk string // as the proof's header carried it
+	pub crypto.PublicKey
+}
+
 // replayKey names a proof in the replay cache: the hash of its key's
 // thumbprint and its jti, so that the stored key has a fixed length.
 func replayKey(thumbprint, jti string) string {
@@ -132,15 +166,19 @@ func (v *Verifier) htuMatches(htu string, r *http.Request) bool {
 	if i := strings.IndexAny(htu, "?#"); i >= 0 {
 		htu = htu[:i]
 	}
+	path := requestPath(r)
+	if len(htu) == len(v.cfg.Origin)+len(path) && strings.HasPrefix(htu, v.cfg.Origin) && strings.HasSuffix(htu, path) {
+		return true // as it is normally sent: no parsing needed
+	}
 	u, err := url.Parse(htu)
 	if err != nil || u.Host == "" || u.User != nil {
 		return false
 	}
-	path := u.EscapedPath()
-	if path == "" {
-		path = "/"
+	p := u.EscapedPath()
+	if p == "" {
+		p = "/"
 	}
-	return normalizeOrigin(u) == v.cfg.Origin && path == requestPath(r)
+	return normalizeOrigin(u) == v.cfg.Origin && p == path
 }
 
 // requestPath is the path of r's target as the client sent it: from

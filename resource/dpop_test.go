@@ -71,6 +71,12 @@ func TestDPoPProofViolations(t *testing.T) {
 			return r
 		}, nil},
 		{"POST", dpopRequest(b, "POST", "/v1/things", oidctest.DPoPProof{}), nil},
+		{"request target in absolute form", func() *http.Request {
+			r := dpopRequest(b, "GET", "/v1/things", oidctest.DPoPProof{})()
+			r.RequestURI = "https://api.example.test/v1/things?x=1"
+			return r
+		}, nil},
+		{"htu with an escaped path of another spelling", dpopRequest(b, "GET", "/v1/th%69ngs", oidctest.DPoPProof{URL: origin + "/v1/things"}), resource.ErrProofURL},
 		{"no proof", func() *http.Request { return request("GET", "/v1/things", "DPoP "+b.token) }, resource.ErrProofMissing},
 		{"two proofs", func() *http.Request {
 			p := oidctest.DPoPProof{Method: "GET", URL: origin + "/v1/things", AccessToken: b.token}

@@ -92,6 +92,7 @@ func newAPI(t testing.TB, pcfg oidctest.Config, edit func(*resource.Config)) *ap
 // if authz is "") and DPoP proofs.
 func request(method, path, authz string, proofs ...string) *http.Request {
 	r := httptest.NewRequest(method, origin+path, nil)
+	r.RequestURI = r.URL.RequestURI() // as a server receives it, in origin form
 	if authz != "" {
 		r.Header.Set("Authorization", authz)
 	}

@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/oidcrp/oidcrp/discovery"
@@ -23,6 +24,9 @@ type Verifier struct {
 	owned    bool // provider was discovered by New: Close closes it
 	cache    *cache
 	flights  flight.Group[introspected] // concurrent introspections of one token, keyed by its hash
+
+	keysMu sync.RWMutex        // guards keys
+	keys   map[string]boundKey // DPoP keys by thumbprint, once a proof with a valid token showed them
 }
 
 // New validates cfg and returns a Verifier. Without cfg.Provider it
@@ -33,7 +37,7 @@ func New(ctx context.Context, cfg Config) (*Verifier, error) {
 	if err := cfg.normalize(); err != nil {
 		return nil, err
 	}
-	v := &Verifier{cfg: cfg, provider: cfg.Provider, cache: newCache(cfg.CacheSize)}
+	v := &Verifier{cfg: cfg, provider: cfg.Provider, cache: newCache(cfg.CacheSize), keys: make(map[string]boundKey)}
 	v.cfg.DPoPNonceKey = slices.Clone(cfg.DPoPNonceKey)
 	v.cfg.DPoPAlgorithms = slices.Clone(cfg.DPoPAlgorithms)
 	if v.provider == nil {
