@@ -157,7 +157,7 @@ func (v *Verifier) token(ctx context.Context, raw string, header bool) (*Token, 
 // of an introspection answer (RFC 7662 section 2.2) that are checked or
 // exposed.
 type atClaims struct {
-	jwt.Claims
+	jwt.Registered
 	ClientID string        `json:"client_id"`
 	Scope    string        `json:"scope"`
 	Cnf      *confirmation `json:"cnf"`

@@ -52,31 +52,37 @@ var (
 	ErrInvalidTokenType       = NewError("oidcrp: token of another type")
 )
 
-// Claims are the registered and OpenID Connect claims the shared checks and
-// the ID-token and logout-token checks read. Pointers mark claims whose
-// absence matters. Packages that read more embed it in a struct of their
-// own, so that the payload is decoded once.
-type Claims struct {
-	Issuer    string                     `json:"iss"`
-	Subject   string                     `json:"sub"`
-	Audience  Audience                   `json:"aud"`
-	Expiry    *NumericDate               `json:"exp"`
-	NotBefore *NumericDate               `json:"nbf"`
-	IssuedAt  *NumericDate               `json:"iat"`
-	AuthTime  *NumericDate               `json:"auth_time"`
-	Nonce     *string                    `json:"nonce"`
-	AZP       string                     `json:"azp"`
-	ACR       string                     `json:"acr"`
-	AMR       []string                   `json:"amr"`
-	AtHash    string                     `json:"at_hash"`
-	SID       string                     `json:"sid"`
-	TenantID  string                     `json:"tid"`
-	JTI       string                     `json:"jti"`
-	Events    map[string]json.RawMessage `json:"events"`
+// Registered are the claims every kind of token is checked on (RFC 7519
+// section 4.1). Pointers mark claims whose absence matters. Access tokens
+// embed only these, so that decoding skips the rest at no cost.
+type Registered struct {
+	Issuer    string       `json:"iss"`
+	Subject   string       `json:"sub"`
+	Audience  Audience     `json:"aud"`
+	Expiry    *NumericDate `json:"exp"`
+	NotBefore *NumericDate `json:"nbf"`
+	IssuedAt  *NumericDate `json:"iat"`
 }
 
-// Decode unmarshals a token's payload into v (a *Claims or a struct
-// embedding one); a payload that does not fit is ErrMalformed.
+// Claims are the registered and OpenID Connect claims the ID-token and
+// logout-token checks read. Packages that read more embed it in a struct of
+// their own, so that the payload is decoded once.
+type Claims struct {
+	Registered
+	AuthTime *NumericDate               `json:"auth_time"`
+	Nonce    *string                    `json:"nonce"`
+	AZP      string                     `json:"azp"`
+	ACR      string                     `json:"acr"`
+	AMR      []string                   `json:"amr"`
+	AtHash   string                     `json:"at_hash"`
+	SID      string                     `json:"sid"`
+	TenantID string                     `json:"tid"`
+	JTI      string                     `json:"jti"`
+	Events   map[string]json.RawMessage `json:"events"`
+}
+
+// Decode unmarshals a token's payload into v (a *Claims, or a struct
+// embedding Claims or Registered); a payload that does not fit is ErrMalformed.
 func Decode(payload []byte, v any) error {
 	if err := json.Unmarshal(payload, v); err != nil {
 		return fmt.Errorf("%w: payload: %v", ErrMalformed, err)
@@ -100,7 +106,7 @@ type Times struct {
 
 // CheckTimes checks exp (ErrExpired), nbf (ErrNotYetValid) and iat
 // (ErrIssuedInFuture; ErrMalformed when required and absent).
-func (c *Claims) CheckTimes(t Times) error {
+func (c *Registered) CheckTimes(t Times) error {
 	if c.Expiry == nil {
 		if t.RequireExpiry {
 			return fmt.Errorf("%w: no exp", ErrExpired)

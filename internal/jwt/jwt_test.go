@@ -12,17 +12,17 @@ func TestCheckTimes(t *testing.T) {
 	rules := Times{Now: now, Skew: time.Minute, ExpiryLeeway: time.Second, RequireExpiry: true, RequireIssuedAt: true}
 	tests := []struct {
 		name string
-		c    Claims
+		c    Registered
 		want error
 	}{
-		{"valid", Claims{Expiry: at(time.Hour), IssuedAt: at(0)}, nil},
-		{"exp now, within the leeway", Claims{Expiry: at(0), IssuedAt: at(-time.Hour)}, nil},
-		{"exp one leeway ago", Claims{Expiry: at(-time.Second), IssuedAt: at(-time.Hour)}, ErrExpired},
-		{"no exp", Claims{IssuedAt: at(0)}, ErrExpired},
-		{"nbf within the skew", Claims{Expiry: at(time.Hour), NotBefore: at(time.Minute), IssuedAt: at(0)}, nil},
-		{"nbf past the skew", Claims{Expiry: at(time.Hour), NotBefore: at(time.Minute + time.Second), IssuedAt: at(0)}, ErrNotYetValid},
-		{"iat past the skew", Claims{Expiry: at(time.Hour), IssuedAt: at(2 * time.Minute)}, ErrIssuedInFuture},
-		{"no iat", Claims{Expiry: at(time.Hour)}, ErrMalformed},
+		{"valid", Registered{Expiry: at(time.Hour), IssuedAt: at(0)}, nil},
+		{"exp now, within the leeway", Registered{Expiry: at(0), IssuedAt: at(-time.Hour)}, nil},
+		{"exp one leeway ago", Registered{Expiry: at(-time.Second), IssuedAt: at(-time.Hour)}, ErrExpired},
+		{"no exp", Registered{IssuedAt: at(0)}, ErrExpired},
+		{"nbf within the skew", Registered{Expiry: at(time.Hour), NotBefore: at(time.Minute), IssuedAt: at(0)}, nil},
+		{"nbf past the skew", Registered{Expiry: at(time.Hour), NotBefore: at(time.Minute + time.Second), IssuedAt: at(0)}, ErrNotYetValid},
+		{"iat past the skew", Registered{Expiry: at(time.Hour), IssuedAt: at(2 * time.Minute)}, ErrIssuedInFuture},
+		{"no iat", Registered{Expiry: at(time.Hour)}, ErrMalformed},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -32,7 +32,7 @@ func TestCheckTimes(t *testing.T) {
 			}
 		})
 	}
-	if err := (&Claims{}).CheckTimes(Times{Now: now}); err != nil {
+	if err := (&Registered{}).CheckTimes(Times{Now: now}); err != nil {
 		t.Fatalf("nothing required: %v", err)
 	}
 }
