@@ -66,19 +66,26 @@ type Registered struct {
 
 // Claims are the registered and OpenID Connect claims the ID-token and
 // logout-token checks read. Packages that read more embed it in a struct of
-// their own, so that the payload is decoded once.
+// their own, so that the payload is decoded once. The registered claims are
+// repeated rather than embedded: encoding/json allocates more for an
+// embedded struct, and ID tokens are verified on a budget.
 type Claims struct {
-	Registered
-	AuthTime *NumericDate               `json:"auth_time"`
-	Nonce    *string                    `json:"nonce"`
-	AZP      string                     `json:"azp"`
-	ACR      string                     `json:"acr"`
-	AMR      []string                   `json:"amr"`
-	AtHash   string                     `json:"at_hash"`
-	SID      string                     `json:"sid"`
-	TenantID string                     `json:"tid"`
-	JTI      string                     `json:"jti"`
-	Events   map[string]json.RawMessage `json:"events"`
+	Issuer    string                     `json:"iss"`
+	Subject   string                     `json:"sub"`
+	Audience  Audience                   `json:"aud"`
+	Expiry    *NumericDate               `json:"exp"`
+	NotBefore *NumericDate               `json:"nbf"`
+	IssuedAt  *NumericDate               `json:"iat"`
+	AuthTime  *NumericDate               `json:"auth_time"`
+	Nonce     *string                    `json:"nonce"`
+	AZP       string                     `json:"azp"`
+	ACR       string                     `json:"acr"`
+	AMR       []string                   `json:"amr"`
+	AtHash    string                     `json:"at_hash"`
+	SID       string                     `json:"sid"`
+	TenantID  string                     `json:"tid"`
+	JTI       string                     `json:"jti"`
+	Events    map[string]json.RawMessage `json:"events"`
 }
 
 // Decode unmarshals a token's payload into v (a *Claims, or a struct
@@ -107,22 +114,31 @@ type Times struct {
 // CheckTimes checks exp (ErrExpired), nbf (ErrNotYetValid) and iat
 // (ErrIssuedInFuture; ErrMalformed when required and absent).
 func (c *Registered) CheckTimes(t Times) error {
-	if c.Expiry == nil {
+	return checkTimes(c.Expiry, c.NotBefore, c.IssuedAt, t)
+}
+
+// CheckTimes checks exp, nbf and iat as Registered.CheckTimes does.
+func (c *Claims) CheckTimes(t Times) error {
+	return checkTimes(c.Expiry, c.NotBefore, c.IssuedAt, t)
+}
+
+func checkTimes(exp, nbf, iat *NumericDate, t Times) error {
+	if exp == nil {
 		if t.RequireExpiry {
 			return fmt.Errorf("%w: no exp", ErrExpired)
 		}
-	} else if !t.Now.Before(c.Expiry.Time().Add(t.ExpiryLeeway)) {
-		return fmt.Errorf("%w: at %v", ErrExpired, c.Expiry.Time().UTC())
+	} else if !t.Now.Before(exp.Time().Add(t.ExpiryLeeway)) {
+		return fmt.Errorf("%w: at %v", ErrExpired, exp.Time().UTC())
 	}
-	if c.NotBefore != nil && c.NotBefore.Time().After(t.Now.Add(t.Skew)) {
-		return fmt.Errorf("%w: nbf %v", ErrNotYetValid, c.NotBefore.Time().UTC())
+	if nbf != nil && nbf.Time().After(t.Now.Add(t.Skew)) {
+		return fmt.Errorf("%w: nbf %v", ErrNotYetValid, nbf.Time().UTC())
 	}
-	if c.IssuedAt == nil {
+	if iat == nil {
 		if t.RequireIssuedAt {
 			return fmt.Errorf("%w: no iat", ErrMalformed)
 		}
-	} else if c.IssuedAt.Time().After(t.Now.Add(t.Skew)) {
-		return fmt.Errorf("%w: iat %v", ErrIssuedInFuture, c.IssuedAt.Time().UTC())
+	} else if iat.Time().After(t.Now.Add(t.Skew)) {
+		return fmt.Errorf("%w: iat %v", ErrIssuedInFuture, iat.Time().UTC())
 	}
 	return nil
 }
