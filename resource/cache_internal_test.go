@@ -171,3 +171,23 @@ func FuzzParseJWK(f *testing.F) {
 		}
 	})
 }
+
+func TestParseJWKBounds(t *testing.T) {
+	big := make([]byte, maxRSABytes+1)
+	big[0] = 0xc1
+	raw := fmt.Appendf(nil, `{"kty":"RSA","n":%q,"e":"AQAB"}`, b64.EncodeToString(big))
+	if _, _, err := parseJWK(raw); err == nil {
+		t.Fatal("an RSA key over 8192 bits was accepted")
+	}
+	for _, bad := range []string{
+		`{"kty":"RSA","n":"AMEA","e":"AQAB"}`,                                            // leading zero
+		`{"kty":"RSA","n":"wQ","e":"AAEAAQ"}`,                                            // e with a leading zero
+		`{"kty":"oct","k":"c2VjcmV0"}`,                                                   // symmetric
+		`{"kty":"OKP","crv":"X25519","x":"11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo"}`, // not a signing curve
+		`{"kty":"EC","crv":"P-256","x":"AA","y":"AA"}`,                                   // short coordinates
+	} {
+		if _, _, err := parseJWK([]byte(bad)); err == nil {
+			t.Errorf("%s accepted", bad)
+		}
+	}
+}

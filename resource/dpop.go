@@ -26,8 +26,12 @@ import (
 	"github.com/oidcrp/oidcrp/internal/jwt"
 )
 
-// maxJTI bounds a proof's jti: it is stored (hashed) for ProofWindow.
-const maxJTI = 256
+const (
+	// maxJTI bounds a proof's jti: it is stored (hashed) for ProofWindow.
+	maxJTI = 256
+	// maxRSABytes bounds an RSA proof key's modulus: 8192 bits.
+	maxRSABytes = 1024
+)
 
 // proofClaims are the claims of a DPoP proof (RFC 9449 section 4.2).
 type proofClaims struct {
@@ -268,6 +272,10 @@ func parseJWK(raw json.RawMessage) (crypto.PublicKey, string, error) {
 		e, err2 := b64.DecodeString(k.E)
 		if err1 != nil || err2 != nil || len(n) == 0 || n[0] == 0 || len(e) == 0 || e[0] == 0 || len(e) > 4 {
 			return nil, "", errors.New("RSA n or e is not a canonical unsigned integer")
+		}
+		if len(n) > maxRSABytes {
+			// A stranger's key must not make the signature check slow.
+			return nil, "", fmt.Errorf("RSA modulus over %d bits", 8*maxRSABytes)
 		}
 		var eb [4]byte
 		copy(eb[4-len(e):], e)
