@@ -1,6 +1,7 @@
 package resource
 
 import (
+	"context"
 	"fmt"
 	"log/slog"
 	"net/http"
@@ -46,9 +47,16 @@ type Config struct {
 
 	// ClientID and ClientSecret authenticate this resource server at the
 	// provider's introspection endpoint (RFC 7662), which opaque tokens
-	// (anything that is not a JWS) are sent to. If ClientID is empty, opaque
-	// tokens are refused with ErrMalformedToken and nothing is introspected.
+	// (anything that is not a JWS) are sent to. If ClientID and Introspector
+	// are empty, opaque tokens are refused with ErrMalformedToken and
+	// nothing is introspected.
 	ClientID, ClientSecret string
+
+	// Introspector, if set, introspects opaque tokens instead of ClientID
+	// and ClientSecret (which must then be empty): a *client.RP is one, and
+	// authenticates with any of the client package's methods
+	// (private_key_jwt, client_secret_jwt, ...).
+	Introspector Introspector
 
 	// AuthMethod is how to authenticate at the introspection endpoint:
 	// "client_secret_basic" or "client_secret_post". If empty,
@@ -130,6 +138,12 @@ type Config struct {
 	Now func() time.Time
 }
 
+// Introspector asks an introspection endpoint about a token (RFC 7662) and
+// returns its answer, a JSON object, as it came; a *client.RP is one.
+type Introspector interface {
+	Introspect(ctx context.Context, token, hint string) ([]byte, error)
+}
+
 // String returns the configuration with the client secret redacted.
 func (c Config) String() string {
 	return fmt.Sprintf("resource.Config{Issuer:%q Audience:%q ClientID:%q ClientSecret:%s Origin:%q}",
@@ -199,6 +213,9 @@ func (c *Config) normalize() error {
 	case "client_secret_basic", "client_secret_post":
 	default:
 		return bad("AuthMethod %q is not client_secret_basic or client_secret_post", c.AuthMethod)
+	}
+	if c.Introspector != nil && c.ClientID != "" {
+		return bad("Introspector and ClientID both set: one introspects")
 	}
 	if c.ClientID != "" && c.ClientSecret == "" {
 		return bad("ClientID without ClientSecret: introspection needs the resource server's credentials")

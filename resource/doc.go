@@ -23,7 +23,9 @@
 //     iss exactly the issuer, aud containing the audience, exp with no more
 //     than a second of leeway, nbf and iat with the clock skew, and sub.
 //   - Opaque tokens: introspection (RFC 7662) with the resource server's
-//     client credentials; active must be true, a refresh_token is refused,
+//     client credentials (ClientID and ClientSecret, or a *client.RP as
+//     Config.Introspector, with any of its authentication methods); active
+//     must be true, a refresh_token is refused,
 //     and iss, aud, exp, nbf and iat are checked when present.
 //   - DPoP-bound tokens (RFC 9449 section 7): a token whose cnf.jkt binds it
 //     to a key must come with the DPoP scheme and a valid proof (typ

@@ -42,25 +42,9 @@ func (v *Verifier) introspect(ctx context.Context, raw string, key cacheKey, now
 }
 
 func (v *Verifier) introspectNow(ctx context.Context, raw string, now time.Time) (introspected, error) {
-	endpoint := v.provider.Metadata().IntrospectionEndpoint
-	if endpoint == "" {
-		return introspected{}, &IntrospectionError{Err: errors.New("the provider has no introspection_endpoint")}
-	}
-	form := url.Values{"token": {raw}, "token_type_hint": {"access_token"}}
-	header := http.Header{"Accept": {"application/json"}, "Content-Type": {"application/x-www-form-urlencoded"}}
-	authenticateClient(v.cfg.AuthMethod, v.cfg.ClientID, v.cfg.ClientSecret, header, form)
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, endpoint, strings.NewReader(form.Encode()))
+	body, err := v.askIntrospection(ctx, raw)
 	if err != nil {
-		return introspected{}, &IntrospectionError{Err: err}
-	}
-	req.Header = header
-	_, body, err := httpx.Do(v.cfg.HTTPClient, req)
-	if err != nil {
-		ie := &IntrospectionError{Err: err}
-		if se, ok := err.(*httpx.StatusError); ok {
-			ie.StatusCode = se.StatusCode
-		}
-		return introspected{}, ie
+		return introspected{}, err
 	}
 	var in introspection
 	if err := json.Unmarshal(body, &in); err != nil || in.Active == nil {
@@ -85,11 +69,46 @@ func (v *Verifier) introspectNow(ctx context.Context, raw string, now time.Time)
 	return introspected{token: t, until: until}, nil
 }
 
+// askIntrospection sends raw to the introspection endpoint, through
+// Config.Introspector or as ClientID with ClientSecret, and returns the
+// answer's body. Every failure is an *IntrospectionError.
+func (v *Verifier) askIntrospection(ctx context.Context, raw string) ([]byte, error) {
+	if v.cfg.Introspector != nil {
+		body, err := v.cfg.Introspector.Introspect(ctx, raw, "access_token")
+		if err != nil {
+			return nil, &IntrospectionError{Err: err}
+		}
+		return body, nil
+	}
+	endpoint := v.provider.Metadata().IntrospectionEndpoint
+	if endpoint == "" {
+		return nil, &IntrospectionError{Err: errors.New("the provider has no introspection_endpoint")}
+	}
+	form := url.Values{"token": {raw}, "token_type_hint": {"access_token"}}
+	header := http.Header{"Accept": {"application/json"}, "Content-Type": {"application/x-www-form-urlencoded"}}
+	authenticateClient(v.cfg.AuthMethod, v.cfg.ClientID, v.cfg.ClientSecret, header, form)
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, endpoint, strings.NewReader(form.Encode()))
+	if err != nil {
+		return nil, &IntrospectionError{Err: err}
+	}
+	req.Header = header
+	_, body, err := httpx.Do(v.cfg.HTTPClient, req)
+	if err != nil {
+		ie := &IntrospectionError{Err: err}
+		if se, ok := err.(*httpx.StatusError); ok {
+			ie.StatusCode = se.StatusCode
+		}
+		return nil, ie
+	}
+	return body, nil
+}
+
 // authenticateClient adds the resource server's client authentication to
 // an introspection request: client_secret_basic (an Authorization header,
 // both parts form-encoded first, RFC 6749 section 2.3.1) or
-// client_secret_post (the form). It is the one place that knows how, so
-// that the client package's client authentication can take its place.
+// client_secret_post (the form), for services that have no client.RP; one
+// that has one passes it as Config.Introspector, with every method of the
+// client package.
 func authenticateClient(method, id, secret string, h http.Header, form url.Values) {
 	if method == "client_secret_post" {
 		form.Set("client_id", id)

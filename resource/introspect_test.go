@@ -2,6 +2,7 @@ package resource_test
 
 import (
 	"errors"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -10,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/oidcrp/oidcrp/client"
 	"github.com/oidcrp/oidcrp/discovery"
 	"github.com/oidcrp/oidcrp/oidctest"
 	"github.com/oidcrp/oidcrp/resource"
@@ -214,3 +216,43 @@ func TestUnknownKidFlood(t *testing.T) {
 type roundTripFunc func(*http.Request) (*http.Response, error)
 
 func (f roundTripFunc) RoundTrip(r *http.Request) (*http.Response, error) { return f(r) }
+
+// TestIntrospector introspects through a *client.RP, which authenticates
+// with any method of the client package (here client_secret_jwt), and
+// checks that its failures are 503.
+func TestIntrospector(t *testing.T) {
+	op := oidctest.NewServer(oidctest.Config{})
+	defer op.Close()
+	c := op.Client()
+	rp, err := client.New(testContext(t), client.Config{Issuer: op.URL, ClientID: c.ID, ClientSecret: c.Secret,
+		AuthMethod: client.AuthClientSecretJWT, RedirectURL: "https://app.example.test/cb"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rp.Close()
+	v, err := resource.New(testContext(t), resource.Config{Provider: rp.Provider(), Audience: oidctest.DefaultAudience,
+		Introspector: rp, Logger: slog.New(slog.DiscardHandler)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tok, err := v.VerifyToken(testContext(t), op.OpaqueAccessToken(oidctest.AccessTokenOptions{Scope: "read"}))
+	if err != nil || !tok.Introspected || tok.Scope != "read" {
+		t.Fatalf("through the RP: %+v, %v", tok, err)
+	}
+	if op.Stats().ClientAssertions == 0 {
+		t.Error("no client assertion reached the provider")
+	}
+	if _, err := v.VerifyToken(testContext(t), "unknown"); !errors.Is(err, resource.ErrInactive) {
+		t.Fatalf("unknown token: %v", err)
+	}
+	op.SetDown(true)
+	var ie *resource.IntrospectionError
+	if _, err := v.VerifyToken(testContext(t), "another"); !errors.Is(err, resource.ErrUnavailable) || !errors.As(err, &ie) ||
+		!errors.Is(err, client.ErrProviderUnavailable) {
+		t.Fatalf("provider down: %v", err)
+	}
+	if _, err := resource.New(testContext(t), resource.Config{Provider: rp.Provider(), Audience: "a", Introspector: rp,
+		ClientID: "x", ClientSecret: "y"}); !errors.Is(err, resource.ErrInvalidConfig) {
+		t.Fatalf("Introspector and ClientID: %v", err)
+	}
+}

@@ -141,7 +141,7 @@ func (v *Verifier) token(ctx context.Context, raw string, header bool) (*Token, 
 	)
 	if jt, perr := jws.Parse(raw); perr == nil {
 		t, until, err = v.verifyJWT(ctx, jt, now)
-	} else if v.cfg.ClientID != "" {
+	} else if v.cfg.ClientID != "" || v.cfg.Introspector != nil {
 		t, until, err = v.introspect(ctx, raw, key, now)
 	} else {
 		err = fmt.Errorf("%w: %v (and no introspection is configured for opaque tokens)", ErrMalformedToken, perr)

@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/oidcrp/oidcrp/client"
 	"github.com/oidcrp/oidcrp/middleware"
 	"github.com/oidcrp/oidcrp/resource"
 	"github.com/oidcrp/oidcrp/session"
@@ -36,8 +37,8 @@ func apiConfigFromEnv(getenv func(string) string) (apiConfig, error) {
 
 // newAPI returns the handler of GET /api/me, guarded by access tokens for
 // the API's audience: JWT access tokens checked with the provider's keys,
-// opaque ones introspected with the app's client credentials (a
-// confidential client only), DPoP-bound ones with their proofs, whose htu
+// opaque ones introspected as the app's client (a confidential client
+// only, with any OIDC_AUTH_METHOD), DPoP-bound ones with their proofs, whose htu
 // must name the app's external origin, that of OIDC_REDIRECT_URL. The
 // app's own pages may call it with the session cookie instead.
 func (a *app) newAPI(ctx context.Context, cfg config, replay session.ReplayCache, logger *slog.Logger) (http.Handler, error) {
@@ -66,8 +67,8 @@ func (a *app) newAPI(ctx context.Context, cfg config, replay session.ReplayCache
 	if rcfg.Audience == "" {
 		rcfg.Audience = cfg.clientID
 	}
-	if cfg.clientSecret != "" && a.rp.Provider().Metadata().IntrospectionEndpoint != "" {
-		rcfg.ClientID, rcfg.ClientSecret = cfg.clientID, cfg.clientSecret
+	if a.rp.Config().AuthMethod != client.AuthNone && a.rp.Provider().Metadata().IntrospectionEndpoint != "" {
+		rcfg.Introspector = a.rp // authenticates as the app, with its OIDC_AUTH_METHOD
 	}
 	v, err := resource.New(ctx, rcfg)
 	if err != nil {
