@@ -122,6 +122,9 @@ func New(cfg Config) (*Auth, error) {
 		cfg.Logger.Warn("oidcrp: session cookies are Secure but the redirect URL is http: browsers will not send them back; use an https redirect URL",
 			"redirect_url", cfg.RP.Config().RedirectURL)
 	}
+	// Sessions saved before they recorded their provider's issuer are this
+	// provider's.
+	sessions = sessions.WithDefaultIssuer(cfg.RP.Config().Issuer)
 	cfg.Sessions = sessions
 	return &Auth{cfg: cfg, rp: cfg.RP, sessions: sessions, now: sessions.Config().Now}, nil
 }

@@ -44,7 +44,7 @@ func (a *Auth) Callback() http.Handler {
 			a.fail(w, r, err)
 			return
 		}
-		s := &session.Session{Subject: tokens.IDToken.Subject, SID: tokens.IDToken.SessionID, Claims: claims}
+		s := &session.Session{Issuer: tokens.IDToken.Issuer, Subject: tokens.IDToken.Subject, SID: tokens.IDToken.SessionID, Claims: claims}
 		s.SetTokens(sessionTokens(tokens))
 		if err := a.sessions.Create(w, r, s); err != nil {
 			a.fail(w, r, err)

@@ -57,7 +57,7 @@ func (a *Auth) backchannelLogout(r *http.Request, raw string) error {
 	// the token (give or take the clock skew), however often it is
 	// delivered: a redelivery records the same revocation again.
 	skew := a.rp.Config().ClockSkew
-	if err := a.sessions.Revoke(ctx, session.Revocation{SID: lt.SessionID, Subject: lt.Subject, At: lt.IssuedAt.Add(skew)}); err != nil {
+	if err := a.sessions.Revoke(ctx, session.Revocation{Issuer: lt.Issuer, SID: lt.SessionID, Subject: lt.Subject, At: lt.IssuedAt.Add(skew)}); err != nil {
 		return err
 	}
 	// The jti is marked used only once the logout is recorded, so that a
@@ -103,8 +103,10 @@ func (a *Auth) FrontchannelLogout() http.Handler {
 			return
 		}
 		if sid != "" {
-			// Recorded only if this app issued a session of sid.
-			if err := a.sessions.Revoke(r.Context(), session.Revocation{SID: sid}); err != nil {
+			// Anyone can send this request: recorded only if this app
+			// issued a session of sid.
+			rev := session.Revocation{Issuer: a.rp.Config().Issuer, SID: sid, Unverified: true}
+			if err := a.sessions.Revoke(r.Context(), rev); err != nil {
 				a.fail(w, r, err)
 				return
 			}

@@ -109,6 +109,12 @@ type Config struct {
 	// arrived, or to another instance). If zero, 2 minutes.
 	RefreshGrace time.Duration
 
+	// DefaultIssuer is the issuer given to sessions saved without one (by an
+	// earlier version of this package, or by an app that never sets
+	// Session.Issuer), so that logouts keyed by issuer find them. The
+	// middleware package sets it to its provider's issuer when it has one.
+	DefaultIssuer string
+
 	// Now returns the current time. If nil, time.Now.
 	Now func() time.Time
 }
@@ -222,6 +228,18 @@ func (m *Manager) WithSecure() *Manager {
 	return &c
 }
 
+// WithDefaultIssuer returns a Manager that shares m's codecs, store and
+// caches, with Config.DefaultIssuer set to issuer (if m has none). The
+// middleware package uses it with its provider's issuer.
+func (m *Manager) WithDefaultIssuer(issuer string) *Manager {
+	if m.cfg.DefaultIssuer != "" || issuer == "" {
+		return m
+	}
+	c := *m
+	c.cfg.DefaultIssuer = issuer
+	return &c
+}
+
 // Config returns the configuration with defaults filled in.
 func (m *Manager) Config() Config { return m.cfg }
 
@@ -299,6 +317,9 @@ func (m *Manager) Load(r *http.Request) (*Session, error) {
 			return nil, fmt.Errorf("%w: store record of another session", ErrInvalid)
 		}
 	}
+	if s.Issuer == "" {
+		s.Issuer = m.cfg.DefaultIssuer
+	}
 	now := m.cfg.Now()
 	if now.After(s.CreatedAt.Add(m.cfg.AbsoluteTimeout)) || now.After(s.LastSeen.Add(m.cfg.IdleTimeout)) {
 		return nil, ErrExpired
@@ -330,7 +351,10 @@ func (m *Manager) Create(w http.ResponseWriter, r *http.Request, s *Session) err
 	if s.RefreshedAt.IsZero() {
 		s.RefreshedAt = now
 	}
-	if err := m.cfg.Revocations.Issue(r.Context(), s.SID, s.Subject, now.Add(m.cfg.AbsoluteTimeout)); err != nil {
+	if s.Issuer == "" {
+		s.Issuer = m.cfg.DefaultIssuer
+	}
+	if err := m.cfg.Revocations.Issue(r.Context(), s, now.Add(m.cfg.AbsoluteTimeout)); err != nil {
 		return fmt.Errorf("%w: revocations: %w", ErrStore, err)
 	}
 	return m.Save(w, r, s)
@@ -372,7 +396,7 @@ func (m *Manager) saveRecord(ctx context.Context, s *Session) error {
 	if err != nil {
 		return err
 	}
-	rec := Record{ID: s.ID, Subject: s.Subject, SID: s.SID, Data: []byte(data), Expires: s.CreatedAt.Add(m.cfg.AbsoluteTimeout)}
+	rec := Record{ID: s.ID, Issuer: s.Issuer, Subject: s.Subject, SID: s.SID, Data: []byte(data), Expires: s.CreatedAt.Add(m.cfg.AbsoluteTimeout)}
 	if err := m.cfg.Store.Save(ctx, rec); err != nil {
 		return fmt.Errorf("%w: %w", ErrStore, err)
 	}
@@ -467,18 +491,23 @@ func (m *Manager) cookieValue(r *http.Request) (string, bool) {
 // a Revoker, and the logout is recorded in Config.Revocations, which Load
 // consults, so that cookie sessions (which cannot be deleted) are refused
 // too. If r.At is zero, it is now; r.Expires is set to when the sessions it
-// covers expire. Only sids and subjects of sessions this app issued are
-// recorded, so that an anonymous request naming others stores nothing.
+// covers expire; r.Issuer, if empty, is Config.DefaultIssuer. An
+// Unverified logout (a front-channel request, which anyone can send) is
+// recorded only for sids and subjects of sessions this app issued, so that
+// a request naming others stores nothing.
 func (m *Manager) Revoke(ctx context.Context, r Revocation) error {
 	if r.SID == "" && r.Subject == "" {
 		return fmt.Errorf("session: revoke: neither sid nor sub")
 	}
+	if r.Issuer == "" {
+		r.Issuer = m.cfg.DefaultIssuer
+	}
 	if rv, ok := m.cfg.Store.(Revoker); ok {
 		var err error
 		if r.SID != "" {
-			_, err = rv.DeleteBySID(ctx, r.SID)
+			_, err = rv.DeleteBySID(ctx, r.Issuer, r.SID)
 		} else {
-			_, err = rv.DeleteBySubject(ctx, r.Subject)
+			_, err = rv.DeleteBySubject(ctx, r.Issuer, r.Subject)
 		}
 		if err != nil {
 			return fmt.Errorf("%w: %w", ErrStore, err)

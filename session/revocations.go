@@ -15,25 +15,23 @@ var ErrRevoked = errors.New("session: revoked by logout")
 
 // Revocations records logouts, so that sessions the app cannot delete,
 // cookie sessions above all, are refused from then on. Logouts the provider
-// announces name a provider session (sid) or a user (sub); they are recorded
-// only for the sids and subjects of sessions this app issued (Issue), so
-// that an anonymous front-channel logout request naming anything else makes
-// the app store nothing. Implementations must be safe for concurrent use;
-// share one between instances (Redis) so that a logout delivered to one
-// instance ends the session on all of them.
+// announces name a provider session (sid) or a user (sub) of one issuer.
+// Those that come in an anonymous request (front-channel logout, which
+// carries no credentials) are recorded only for the sids of sessions this
+// app issued (Issue), so that a request naming anything else makes the app
+// store nothing. Implementations must be safe for concurrent use; share one
+// between instances (Redis) so that a logout delivered to one instance ends
+// the session on all of them.
 type Revocations interface {
-	// Issue records, at login, that this app holds a session of user sub
-	// and of provider session sid ("" when the provider sends none) until
-	// expires.
-	Issue(ctx context.Context, sid, sub string, expires time.Time) error
+	// Issue records, at login, that this app holds session s (its Issuer,
+	// SID, and Subject) until expires.
+	Issue(ctx context.Context, s *Session, expires time.Time) error
 
-	// Revoke records the logout r. A logout naming a sid or a subject
-	// that was not issued (or whose sessions have all expired) records
-	// nothing for it.
+	// Revoke records the logout r.
 	Revoke(ctx context.Context, r Revocation) error
 
 	// Revoked reports whether a logout recorded since covers the session
-	// s (by its ID, SID, Subject and CreatedAt).
+	// s (by its ID, Issuer, SID, Subject and CreatedAt).
 	Revoked(ctx context.Context, s *Session) (bool, error)
 }
 
@@ -44,6 +42,10 @@ type Revocation struct {
 	// recorded so that a copy of a cookie session stops working.
 	ID string
 
+	// Issuer is the issuer of the provider that announced the logout: the
+	// SID and Subject are its own, and end only sessions of that provider.
+	Issuer string
+
 	// SID, if set, ends every session of that provider session.
 	SID string
 
@@ -51,6 +53,11 @@ type Revocation struct {
 	// with SID, it ends the user's sessions that carry no sid (providers
 	// that send no sid in ID tokens but both in logout tokens).
 	Subject string
+
+	// Unverified marks a logout that came in a request anyone can send (a
+	// front-channel logout): it is recorded only for a SID or Subject of a
+	// session this app issued.
+	Unverified bool
 
 	// At is when the logout happened.
 	At time.Time
@@ -85,10 +92,12 @@ type MemoryRevocations struct {
 	queue   []queued // records in the order they were added or extended
 }
 
-// revocationKey names a record: a session ID, a provider session or a user.
+// revocationKey names a record: a session ID, or a provider session or a
+// user of an issuer.
 type revocationKey struct {
-	kind  byte // 'i' (session ID), 's' (sid), 'u' (subject)
-	value string
+	kind   byte // 'i' (session ID), 's' (sid), 'u' (subject)
+	issuer string
+	value  string
 }
 
 // revocationRecord is what is known of one key. A zero time means no logout.
@@ -114,15 +123,15 @@ func (m *MemoryRevocations) setClock(now func() time.Time) {
 }
 
 // Issue implements Revocations.
-func (m *MemoryRevocations) Issue(_ context.Context, sid, sub string, expires time.Time) error {
+func (m *MemoryRevocations) Issue(_ context.Context, s *Session, expires time.Time) error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	m.sweep()
-	if sid != "" {
-		m.record(revocationKey{'s', sid}, expires)
+	if s.SID != "" {
+		m.record(revocationKey{'s', s.Issuer, s.SID}, expires)
 	}
-	if sub != "" {
-		m.record(revocationKey{'u', sub}, expires)
+	if s.Subject != "" {
+		m.record(revocationKey{'u', s.Issuer, s.Subject}, expires)
 	}
 	return nil
 }
@@ -133,15 +142,14 @@ func (m *MemoryRevocations) Revoke(_ context.Context, r Revocation) error {
 	defer m.mu.Unlock()
 	m.sweep()
 	if r.ID != "" {
-		// The user's own logout, of a session they hold: recorded
-		// without an Issue.
-		m.revoke(revocationKey{'i', r.ID}, r, false, true)
+		// The user's own logout, of a session they hold.
+		m.revoke(revocationKey{'i', "", r.ID}, r, false, true)
 	}
 	if r.SID != "" {
-		m.revoke(revocationKey{'s', r.SID}, r, false, false)
+		m.revoke(revocationKey{'s', r.Issuer, r.SID}, r, false, !r.Unverified)
 	}
 	if r.Subject != "" {
-		m.revoke(revocationKey{'u', r.Subject}, r, r.SID != "", false)
+		m.revoke(revocationKey{'u', r.Issuer, r.Subject}, r, r.SID != "", !r.Unverified)
 	}
 	return nil
 }
@@ -239,15 +247,15 @@ func (m *MemoryRevocations) Revoked(_ context.Context, s *Session) (bool, error)
 	m.mu.RLock()
 	defer m.mu.RUnlock()
 	covered := func(at time.Time) bool { return !at.IsZero() && !s.CreatedAt.After(at) }
-	if rec := m.records[revocationKey{'i', s.ID}]; rec != nil && covered(rec.all) {
+	if rec := m.records[revocationKey{'i', "", s.ID}]; rec != nil && covered(rec.all) {
 		return true, nil
 	}
 	if s.SID != "" {
-		if rec := m.records[revocationKey{'s', s.SID}]; rec != nil && covered(rec.all) {
+		if rec := m.records[revocationKey{'s', s.Issuer, s.SID}]; rec != nil && covered(rec.all) {
 			return true, nil
 		}
 	}
-	if rec := m.records[revocationKey{'u', s.Subject}]; rec != nil {
+	if rec := m.records[revocationKey{'u', s.Issuer, s.Subject}]; rec != nil {
 		if covered(rec.all) || (s.SID == "" && covered(rec.noSID)) {
 			return true, nil
 		}

@@ -24,14 +24,16 @@ func TestMemoryRevocations(t *testing.T) {
 		t.Fatalf("empty: Revoked = %v, %v", revoked, err)
 	}
 	for _, i := range []struct{ sid, sub string }{{"op-1", "alice"}, {"op-2", "alice"}, {"op-7", "bob"}, {"", "bob"}, {"", "dave"}, {"op-9", "dave"}} {
-		r.Issue(ctx, i.sid, i.sub, later)
+		r.Issue(ctx, &session.Session{SID: i.sid, Subject: i.sub}, later)
 	}
 	r.Revoke(ctx, session.Revocation{SID: "op-1", At: at, Expires: later})
 	r.Revoke(ctx, session.Revocation{Subject: "bob", At: at, Expires: later})
 	r.Revoke(ctx, session.Revocation{SID: "op-unknown", Subject: "dave", At: at, Expires: later}) // dave's sessions without sid
 	r.Revoke(ctx, session.Revocation{ID: "s-copied", At: at, Expires: later})
-	r.Revoke(ctx, session.Revocation{SID: "op-never-issued", At: at, Expires: later})
-	r.Revoke(ctx, session.Revocation{Subject: "never-issued", At: at, Expires: later})
+	// Anonymous (front-channel) logouts of what was never issued store
+	// nothing.
+	r.Revoke(ctx, session.Revocation{SID: "op-never-issued", Unverified: true, At: at, Expires: later})
+	r.Revoke(ctx, session.Revocation{Subject: "never-issued", Unverified: true, At: at, Expires: later})
 	tests := []struct {
 		name         string
 		id, sid, sub string
@@ -57,9 +59,10 @@ func TestMemoryRevocations(t *testing.T) {
 			t.Errorf("%s: Revoked = %v, %v; want %v", tt.name, revoked, err, tt.want)
 		}
 	}
-	// Issued: op-1, op-2, op-7, op-9, alice, bob, dave; and the session ID.
-	if n := r.Len(); n != 8 {
-		t.Errorf("Len = %d, want 8: logouts of what was never issued must store nothing", n)
+	// Issued: op-1, op-2, op-7, op-9, alice, bob, dave; the session ID;
+	// and op-unknown, from a verified logout.
+	if n := r.Len(); n != 9 {
+		t.Errorf("Len = %d, want 9: unverified logouts of what was never issued must store nothing", n)
 	}
 
 	// An earlier revocation does not undo a later one; a later one extends it.
@@ -80,12 +83,12 @@ func TestMemoryRevocationsExpiry(t *testing.T) {
 	now := time.Now()
 	r := session.MemoryRevocations{Now: func() time.Time { return now }}
 	for i := range 100 {
-		r.Issue(ctx, fmt.Sprint("op-", i), "", now.Add(time.Hour))
+		r.Issue(ctx, &session.Session{SID: fmt.Sprint("op-", i)}, now.Add(time.Hour))
 	}
 	r.Revoke(ctx, session.Revocation{SID: "op-1", At: now, Expires: now.Add(2 * time.Hour)})
 	now = now.Add(90 * time.Minute)
 	for i := range 100 {
-		r.Issue(ctx, fmt.Sprint("new-", i), "", now.Add(time.Hour))
+		r.Issue(ctx, &session.Session{SID: fmt.Sprint("new-", i)}, now.Add(time.Hour))
 	}
 	// 99 expired sids were swept while 100 were added; op-1's revocation
 	// lives on.
@@ -102,7 +105,7 @@ func TestMemoryRevocationsBounded(t *testing.T) {
 	ctx := context.Background()
 	r := session.MemoryRevocations{MaxEntries: 1000}
 	for i := range 5000 {
-		r.Issue(ctx, fmt.Sprint("op-", i), "", time.Now().Add(time.Hour))
+		r.Issue(ctx, &session.Session{SID: fmt.Sprint("op-", i)}, time.Now().Add(time.Hour))
 	}
 	if n := r.Len(); n != 1000 {
 		t.Errorf("Len = %d, want 1000", n)
@@ -122,7 +125,7 @@ func TestMemoryRevocationsConcurrent(t *testing.T) {
 		wg.Go(func() {
 			for j := range 50 {
 				sid := string(rune('a'+i)) + string(rune('a'+j%26))
-				r.Issue(ctx, sid, "", at.Add(time.Hour))
+				r.Issue(ctx, &session.Session{SID: sid}, at.Add(time.Hour))
 				r.Revoke(ctx, session.Revocation{SID: sid, At: at, Expires: at.Add(time.Hour)})
 				if revoked, _ := r.Revoked(ctx, &session.Session{SID: sid, CreatedAt: at}); !revoked {
 					t.Errorf("%s not revoked", sid)
@@ -136,7 +139,7 @@ func TestMemoryRevocationsConcurrent(t *testing.T) {
 // failingRevocations fails every call but Issue, unless issueFails.
 type failingRevocations struct{ issueFails bool }
 
-func (f failingRevocations) Issue(context.Context, string, string, time.Time) error {
+func (f failingRevocations) Issue(context.Context, *session.Session, time.Time) error {
 	if f.issueFails {
 		return errDown
 	}
@@ -187,5 +190,32 @@ func TestRevokeStoreFailure(t *testing.T) {
 
 type failingRevoker struct{ *session.MemoryStore }
 
-func (failingRevoker) DeleteBySID(context.Context, string) (int, error)     { return 0, errDown }
-func (failingRevoker) DeleteBySubject(context.Context, string) (int, error) { return 0, errDown }
+func (failingRevoker) DeleteBySID(context.Context, string, string) (int, error) { return 0, errDown }
+func (failingRevoker) DeleteBySubject(context.Context, string, string) (int, error) {
+	return 0, errDown
+}
+
+// TestRevocationsPerIssuer: a sub or sid is unique per issuer only: a
+// logout from one provider never ends a session of another with the same
+// sub or sid.
+func TestRevocationsPerIssuer(t *testing.T) {
+	ctx := context.Background()
+	var r session.MemoryRevocations
+	at := time.Now()
+	a := &session.Session{ID: "a", Issuer: "https://a.example", Subject: "alice", SID: "s1", CreatedAt: at.Add(-time.Minute)}
+	b := &session.Session{ID: "b", Issuer: "https://b.example", Subject: "alice", SID: "s1", CreatedAt: at.Add(-time.Minute)}
+	r.Issue(ctx, a, at.Add(time.Hour))
+	r.Issue(ctx, b, at.Add(time.Hour))
+	for _, rev := range []session.Revocation{
+		{Issuer: "https://b.example", Subject: "alice", At: at, Expires: at.Add(time.Hour)},
+		{Issuer: "https://b.example", SID: "s1", At: at, Expires: at.Add(time.Hour)},
+	} {
+		r.Revoke(ctx, rev)
+	}
+	if revoked, _ := r.Revoked(ctx, a); revoked {
+		t.Error("a logout from provider B ended a session of provider A")
+	}
+	if revoked, _ := r.Revoked(ctx, b); !revoked {
+		t.Error("provider B's logout did not end its own session")
+	}
+}

@@ -18,6 +18,12 @@ type Session struct {
 	// so a session ID known before login is worthless after it.
 	ID string
 
+	// Issuer is the issuer of the provider the user logged in with: a sub
+	// or a sid is unique per issuer only, so logouts and lookups are keyed
+	// by both. A session saved without one (by an earlier version) is
+	// given Config.DefaultIssuer when it is loaded.
+	Issuer string
+
 	Subject string // the user's sub at the provider
 	SID     string // the provider's session ID (sid claim), named by logout requests
 
@@ -37,8 +43,9 @@ type Session struct {
 	Claims []byte
 }
 
-// sessionVersion is the first byte of a marshaled Session.
-const sessionVersion = 1
+// sessionVersion is the first byte of a marshaled Session. Version 2 adds
+// the issuer; version 1 sessions still decode, without it.
+const sessionVersion = 2
 
 // ErrMalformed is returned when bytes that decrypted fine are not a
 // marshaled Session (or flow record): a bug, or a format from the future.
@@ -53,6 +60,7 @@ func (s *Session) MarshalBinary() ([]byte, error) {
 func (s *Session) AppendBinary(b []byte) ([]byte, error) {
 	b = append(b, sessionVersion)
 	b = wire.AppendString(b, s.ID)
+	b = wire.AppendString(b, s.Issuer)
 	b = wire.AppendString(b, s.Subject)
 	b = wire.AppendString(b, s.SID)
 	b = wire.AppendString(b, s.IDToken)
@@ -68,7 +76,7 @@ func (s *Session) AppendBinary(b []byte) ([]byte, error) {
 
 // size bounds the length of the encoding of s.
 func (s *Session) size() int {
-	return 1 + 6*3 + len(s.ID) + len(s.Subject) + len(s.SID) + len(s.IDToken) +
+	return 1 + 7*3 + len(s.ID) + len(s.Issuer) + len(s.Subject) + len(s.SID) + len(s.IDToken) +
 		len(s.AccessToken) + len(s.RefreshToken) + 4*10 + 3 + len(s.Claims)
 }
 
@@ -85,11 +93,18 @@ func (s *Session) decodeOwned(buf []byte) error {
 }
 
 func (s *Session) decode(r *wire.Reader) error {
-	if r.Byte() != sessionVersion {
+	version := r.Byte()
+	if version != 1 && version != sessionVersion {
 		return ErrMalformed
 	}
+	id := r.String()
+	var issuer string
+	if version >= 2 {
+		issuer = r.String()
+	}
 	*s = Session{
-		ID:           r.String(),
+		ID:           id,
+		Issuer:       issuer,
 		Subject:      r.String(),
 		SID:          r.String(),
 		IDToken:      r.String(),
@@ -126,8 +141,8 @@ func readTime(r *wire.Reader) time.Time {
 
 // String describes the session without revealing its tokens.
 func (s Session) String() string {
-	return fmt.Sprintf("session.Session{ID:%s Subject:%q SID:%q IDToken:%s AccessToken:%s RefreshToken:%s Expiry:%s CreatedAt:%s}",
-		redacted(s.ID), s.Subject, s.SID, redacted(s.IDToken), redacted(s.AccessToken), redacted(s.RefreshToken),
+	return fmt.Sprintf("session.Session{ID:%s Issuer:%q Subject:%q SID:%q IDToken:%s AccessToken:%s RefreshToken:%s Expiry:%s CreatedAt:%s}",
+		redacted(s.ID), s.Issuer, s.Subject, s.SID, redacted(s.IDToken), redacted(s.AccessToken), redacted(s.RefreshToken),
 		s.Expiry.Format(time.RFC3339), s.CreatedAt.Format(time.RFC3339))
 }
 
@@ -137,6 +152,7 @@ func (s Session) GoString() string { return s.String() }
 // LogValue describes the session in structured logs without its tokens.
 func (s Session) LogValue() slog.Value {
 	return slog.GroupValue(
+		slog.String("issuer", s.Issuer),
 		slog.String("subject", s.Subject),
 		slog.String("sid", s.SID),
 		slog.Time("created_at", s.CreatedAt),

@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/oidcrp/oidcrp/internal/wire"
 	"github.com/oidcrp/oidcrp/session"
 )
 
@@ -93,7 +94,7 @@ func TestSessionUnmarshalMalformed(t *testing.T) {
 		{"nil", nil},
 		{"empty", []byte{}},
 		{"version 0", append([]byte{0}, good[1:]...)},
-		{"version 2", append([]byte{2}, good[1:]...)},
+		{"version 3", append([]byte{3}, good[1:]...)},
 		{"version only", []byte{1}},
 		{"trailing byte", append(append([]byte(nil), good...), 0)},
 		{"length past end", []byte{1, 0xff, 0x01}},
@@ -203,5 +204,25 @@ func TestSessionMarshalJSONEscapes(t *testing.T) {
 		} else if got.Subject != strings.ToValidUTF8(sub, "\uFFFD") {
 			t.Errorf("subject %q came back as %q", sub, got.Subject)
 		}
+	}
+}
+
+// TestSessionVersion1: sessions saved before they recorded their issuer
+// still decode, without one.
+func TestSessionVersion1(t *testing.T) {
+	b := []byte{1}
+	for _, v := range []string{"id-1", "alice", "sid-1", "id.token.x", "access", "refresh"} {
+		b = wire.AppendString(b, v)
+	}
+	for range 4 {
+		b = wire.AppendVarint(b, 1795646400000)
+	}
+	b = wire.AppendBytes(b, []byte(`{"department":"R&D"}`))
+	var s session.Session
+	if err := s.UnmarshalBinary(b); err != nil {
+		t.Fatal(err)
+	}
+	if s.ID != "id-1" || s.Issuer != "" || s.Subject != "alice" || s.SID != "sid-1" || s.RefreshToken != "refresh" || string(s.Claims) != `{"department":"R&D"}` {
+		t.Fatalf("version 1 session decoded as %+v", s)
 	}
 }

@@ -26,6 +26,7 @@ type Store interface {
 // Record is a session as a Store keeps it.
 type Record struct {
 	ID      string
+	Issuer  string    // the provider's: a Subject or SID is unique per issuer only
 	Subject string    // for logout of every session of a user
 	SID     string    // for logout of a provider session
 	Data    []byte    // the sealed session
@@ -35,10 +36,10 @@ type Record struct {
 // Revoker is implemented by stores that can find sessions by the provider's
 // session ID or the user's subject, for back-channel logout.
 type Revoker interface {
-	// DeleteBySID removes every session of provider session sid.
-	DeleteBySID(ctx context.Context, sid string) (int, error)
-	// DeleteBySubject removes every session of the user sub.
-	DeleteBySubject(ctx context.Context, sub string) (int, error)
+	// DeleteBySID removes every session of provider session sid of issuer.
+	DeleteBySID(ctx context.Context, issuer, sid string) (int, error)
+	// DeleteBySubject removes every session of the user sub of issuer.
+	DeleteBySubject(ctx context.Context, issuer, sub string) (int, error)
 }
 
 // MemoryStore is a Store and Revoker in this process's memory, for a
@@ -109,13 +110,13 @@ func (s *MemoryStore) Delete(_ context.Context, id string) error {
 }
 
 // DeleteBySID implements Revoker.
-func (s *MemoryStore) DeleteBySID(_ context.Context, sid string) (int, error) {
-	return s.deleteWhere(func(r Record) bool { return r.SID == sid }), nil
+func (s *MemoryStore) DeleteBySID(_ context.Context, issuer, sid string) (int, error) {
+	return s.deleteWhere(func(r Record) bool { return r.Issuer == issuer && r.SID == sid }), nil
 }
 
 // DeleteBySubject implements Revoker.
-func (s *MemoryStore) DeleteBySubject(_ context.Context, sub string) (int, error) {
-	return s.deleteWhere(func(r Record) bool { return r.Subject == sub }), nil
+func (s *MemoryStore) DeleteBySubject(_ context.Context, issuer, sub string) (int, error) {
+	return s.deleteWhere(func(r Record) bool { return r.Issuer == issuer && r.Subject == sub }), nil
 }
 
 func (s *MemoryStore) deleteWhere(match func(Record) bool) int {

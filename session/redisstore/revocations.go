@@ -33,7 +33,8 @@ return 1
 
 // revokeScript records a logout in one field of each record, keeping the
 // latest time and the latest expiry. A record that does not exist (a sid or
-// subject never issued, or expired) is created only when ARGV[3+i] is "1".
+// subject never issued, or expired) is created only when its create
+// argument is "1".
 //
 // KEYS: the records. ARGV: time (Unix µs), expiry (Unix ms), then per key
 // the field (1: all, 2: without sid) and whether to create it.
@@ -57,14 +58,14 @@ return 1
 `)
 
 // Issue implements session.Revocations: one script records the sid and the
-// subject of a new session.
-func (s *Store) Issue(ctx context.Context, sid, sub string, expires time.Time) error {
+// subject of a new session, under its issuer.
+func (s *Store) Issue(ctx context.Context, sess *session.Session, expires time.Time) error {
 	keys := make([]string, 0, 2)
-	if sid != "" {
-		keys = append(keys, s.key(revokedSID, sid))
+	if sess.SID != "" {
+		keys = append(keys, s.issuerKey(revokedSID, sess.Issuer, sess.SID))
 	}
-	if sub != "" {
-		keys = append(keys, s.key(revokedSub, sub))
+	if sess.Subject != "" {
+		keys = append(keys, s.issuerKey(revokedSub, sess.Issuer, sess.Subject))
 	}
 	if len(keys) == 0 {
 		return nil
@@ -76,23 +77,27 @@ func (s *Store) Issue(ctx context.Context, sid, sub string, expires time.Time) e
 }
 
 // Revoke implements session.Revocations: one script records the logout
-// under the session ID, the sid and the subject it names; a sid or subject
-// never issued gets no key.
+// under the session ID, and the sid and subject it names at its issuer; an
+// unverified logout of a sid or subject never issued gets no key.
 func (s *Store) Revoke(ctx context.Context, r session.Revocation) error {
 	keys := make([]string, 0, 3)
 	args := []any{strconv.FormatInt(r.At.UnixMicro(), 10), expiry(r.Expires)}
+	create := "1"
+	if r.Unverified {
+		create = "0"
+	}
 	if r.ID != "" {
 		keys, args = append(keys, s.key(revokedID, r.ID)), append(args, 1, "1")
 	}
 	if r.SID != "" {
-		keys, args = append(keys, s.key(revokedSID, r.SID)), append(args, 1, "0")
+		keys, args = append(keys, s.issuerKey(revokedSID, r.Issuer, r.SID)), append(args, 1, create)
 	}
 	if r.Subject != "" {
 		field := 1
 		if r.SID != "" {
 			field = 2
 		}
-		keys, args = append(keys, s.key(revokedSub, r.Subject)), append(args, field, "0")
+		keys, args = append(keys, s.issuerKey(revokedSub, r.Issuer, r.Subject)), append(args, field, create)
 	}
 	if len(keys) == 0 {
 		return nil
@@ -104,13 +109,13 @@ func (s *Store) Revoke(ctx context.Context, r session.Revocation) error {
 }
 
 // Revoked implements session.Revocations with one MGET of the records of
-// the session's ID, sid and subject: one round trip per authenticated
-// request.
+// the session's ID, and its sid and subject at its issuer: one round trip
+// per authenticated request.
 func (s *Store) Revoked(ctx context.Context, sess *session.Session) (bool, error) {
 	keys := make([]string, 0, 3)
-	keys = append(keys, s.key(revokedID, sess.ID), s.key(revokedSub, sess.Subject))
+	keys = append(keys, s.key(revokedID, sess.ID), s.issuerKey(revokedSub, sess.Issuer, sess.Subject))
 	if sess.SID != "" {
-		keys = append(keys, s.key(revokedSID, sess.SID))
+		keys = append(keys, s.issuerKey(revokedSID, sess.Issuer, sess.SID))
 	}
 	vals, err := s.client.MGet(ctx, keys...).Result()
 	if err != nil {

@@ -2,9 +2,12 @@ package redisstore
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/base64"
 	"errors"
 	"fmt"
 	"strconv"
+	"sync"
 	"time"
 
 	"github.com/redis/go-redis/v9"
@@ -42,6 +45,7 @@ type Store struct {
 	client redis.UniversalClient
 	opts   Options
 	local  session.MemoryCoordinator // one Redis run per key at a time on this instance
+	tags   sync.Map                  // issuer → issuerTag(issuer)
 }
 
 var (
@@ -102,21 +106,44 @@ func (e *Error) Is(target error) bool { return target == session.ErrStore }
 
 func fail(op string, err error) error { return &Error{Op: op, Err: err} }
 
-// Key names, after the prefix. None is a prefix of another.
+// Key names, after the prefix. None is a prefix of another. Indexes and
+// revocations are per issuer: a sub or sid is unique per issuer only. Their
+// names carry the issuer's tag (see issuerTag) and a version: the indexes of
+// records saved before issuers were recorded ("sid:", "sub:") are still
+// read, and expire with their records.
 const (
-	sessionKey = "session:" // a hash: data, sid, sub
-	sidIndex   = "sid:"     // a set of session IDs
-	subIndex   = "sub:"     // a set of session IDs
+	sessionKey = "session:" // a hash: data, iss (the issuer's tag), sid, sub
+	sidIndex   = "sid2:"    // + tag + ":" + sid: a set of session IDs
+	subIndex   = "sub2:"    // + tag + ":" + sub: a set of session IDs
+	legacySID  = "sid:"     // + sid: the index before issuers, read only
+	legacySub  = "sub:"     // + sub: the index before issuers, read only
 	replayKey  = "replay:"  // "1"
-	revokedID  = "rv:id:"   // "ALL,NOSID" (see revocations.go)
-	revokedSID = "rv:sid:"  // "ALL,NOSID"
-	revokedSub = "rv:sub:"  // "ALL,NOSID"
+	revokedID  = "rv:id:"   // + session ID: "ALL,NOSID" (see revocations.go)
+	revokedSID = "rv:sid:"  // + tag + ":" + sid: "ALL,NOSID"
+	revokedSub = "rv:sub:"  // + tag + ":" + sub: "ALL,NOSID"
 	lockKey    = "lock:"    // the holder's random token
 	resultKey  = "result:"  // fn's result
 	dataField  = "data"
 )
 
 func (s *Store) key(kind, name string) string { return s.opts.Prefix + kind + name }
+
+// issuerKey names kind's key of name at issuer.
+func (s *Store) issuerKey(kind, issuer, name string) string {
+	return s.opts.Prefix + kind + s.issuerTag(issuer) + ":" + name
+}
+
+// issuerTag is a short name of an issuer for key names: 16 characters of
+// its SHA-256, remembered (an app has few issuers).
+func (s *Store) issuerTag(issuer string) string {
+	if t, ok := s.tags.Load(issuer); ok {
+		return t.(string)
+	}
+	sum := sha256.Sum256([]byte(issuer))
+	t := base64.RawURLEncoding.EncodeToString(sum[:12])
+	s.tags.Store(issuer, t)
+	return t
+}
 
 // Load implements session.Store.
 func (s *Store) Load(ctx context.Context, id string) ([]byte, error) {
@@ -130,22 +157,30 @@ func (s *Store) Load(ctx context.Context, id string) ([]byte, error) {
 	return data, nil
 }
 
-// saveScript stores a session record and indexes it by sid and subject.
-// Each index lives at least as long as its longest-lived member; a record
-// saved again under another sid or subject leaves the old index.
+// saveScript stores a session record and indexes it by sid and subject
+// under its issuer. Each index lives at least as long as its longest-lived
+// member; a record saved again under another issuer, sid or subject leaves
+// the old index (a record saved before issuers were recorded leaves its
+// legacy index).
 //
 // KEYS: record, sid index, subject index.
-// ARGV: id, data, sid, sub, expiry (Unix ms), prefix.
+// ARGV: id, data, issuer tag, sid, sub, expiry (Unix ms), prefix.
 var saveScript = redis.NewScript(`
-local old = redis.call('HMGET', KEYS[1], 'sid', 'sub')
-if old[1] and old[1] ~= '' and old[1] ~= ARGV[3] then redis.call('SREM', ARGV[6] .. 'sid:' .. old[1], ARGV[1]) end
-if old[2] and old[2] ~= '' and old[2] ~= ARGV[4] then redis.call('SREM', ARGV[6] .. 'sub:' .. old[2], ARGV[1]) end
-redis.call('HSET', KEYS[1], 'data', ARGV[2], 'sid', ARGV[3], 'sub', ARGV[4])
-redis.call('PEXPIREAT', KEYS[1], ARGV[5])
-local exp = tonumber(ARGV[5])
+local old = redis.call('HMGET', KEYS[1], 'iss', 'sid', 'sub')
+local p, id = ARGV[7], ARGV[1]
+if old[1] then
+  if old[2] and old[2] ~= '' and (old[1] ~= ARGV[3] or old[2] ~= ARGV[4]) then redis.call('SREM', p .. 'sid2:' .. old[1] .. ':' .. old[2], id) end
+  if old[3] and old[3] ~= '' and (old[1] ~= ARGV[3] or old[3] ~= ARGV[5]) then redis.call('SREM', p .. 'sub2:' .. old[1] .. ':' .. old[3], id) end
+else
+  if old[2] and old[2] ~= '' then redis.call('SREM', p .. 'sid:' .. old[2], id) end
+  if old[3] and old[3] ~= '' then redis.call('SREM', p .. 'sub:' .. old[3], id) end
+end
+redis.call('HSET', KEYS[1], 'data', ARGV[2], 'iss', ARGV[3], 'sid', ARGV[4], 'sub', ARGV[5])
+redis.call('PEXPIREAT', KEYS[1], ARGV[6])
+local exp = tonumber(ARGV[6])
 for i = 2, 3 do
-  if ARGV[i + 1] ~= '' then
-    redis.call('SADD', KEYS[i], ARGV[1])
+  if ARGV[i + 2] ~= '' then
+    redis.call('SADD', KEYS[i], id)
     if redis.call('PEXPIRETIME', KEYS[i]) < exp then redis.call('PEXPIREAT', KEYS[i], exp) end
   end
 end
@@ -154,8 +189,8 @@ return 1
 
 // Save implements session.Store. The record expires at r.Expires.
 func (s *Store) Save(ctx context.Context, r session.Record) error {
-	keys := []string{s.key(sessionKey, r.ID), s.key(sidIndex, r.SID), s.key(subIndex, r.Subject)}
-	err := saveScript.Run(ctx, s.client, keys, r.ID, r.Data, r.SID, r.Subject, expiry(r.Expires), s.opts.Prefix).Err()
+	keys := []string{s.key(sessionKey, r.ID), s.issuerKey(sidIndex, r.Issuer, r.SID), s.issuerKey(subIndex, r.Issuer, r.Subject)}
+	err := saveScript.Run(ctx, s.client, keys, r.ID, r.Data, s.issuerTag(r.Issuer), r.SID, r.Subject, expiry(r.Expires), s.opts.Prefix).Err()
 	if err != nil {
 		return fail("save", err)
 	}
@@ -167,9 +202,15 @@ func (s *Store) Save(ctx context.Context, r session.Record) error {
 //
 // KEYS: record. ARGV: id, prefix.
 var deleteScript = redis.NewScript(`
-local f = redis.call('HMGET', KEYS[1], 'sid', 'sub')
-if f[1] and f[1] ~= '' then redis.call('SREM', ARGV[2] .. 'sid:' .. f[1], ARGV[1]) end
-if f[2] and f[2] ~= '' then redis.call('SREM', ARGV[2] .. 'sub:' .. f[2], ARGV[1]) end
+local f = redis.call('HMGET', KEYS[1], 'iss', 'sid', 'sub')
+local p, id = ARGV[2], ARGV[1]
+if f[1] then
+  if f[2] and f[2] ~= '' then redis.call('SREM', p .. 'sid2:' .. f[1] .. ':' .. f[2], id) end
+  if f[3] and f[3] ~= '' then redis.call('SREM', p .. 'sub2:' .. f[1] .. ':' .. f[3], id) end
+else
+  if f[2] and f[2] ~= '' then redis.call('SREM', p .. 'sid:' .. f[2], id) end
+  if f[3] and f[3] ~= '' then redis.call('SREM', p .. 'sub:' .. f[3], id) end
+end
 return redis.call('DEL', KEYS[1])
 `)
 
@@ -181,48 +222,55 @@ func (s *Store) Delete(ctx context.Context, id string) error {
 	return nil
 }
 
-// deleteByScript removes every record in an index whose sid (or subject)
-// is still the one indexed, with its entry in the other index, then the
-// index itself, and returns the number of records removed. Members whose
-// record expired or moved are skipped.
+// deleteByScript removes every record in an index (and in the legacy
+// index of the same sid or subject, for records saved before issuers were
+// recorded) whose issuer and sid (or subject) are still the ones indexed,
+// with its entry in the other index, then the index itself, and returns the
+// number of records removed. Members whose record expired or moved are
+// skipped.
 //
-// KEYS: the index. ARGV: "sid" or "sub", its value, prefix.
+// KEYS: the index, the legacy index. ARGV: "sid" or "sub", its value,
+// issuer tag, prefix.
 var deleteByScript = redis.NewScript(`
-local n = 0
-for _, id in ipairs(redis.call('SMEMBERS', KEYS[1])) do
-  local rec = ARGV[3] .. 'session:' .. id
-  local f = redis.call('HMGET', rec, 'sid', 'sub')
-  local mine, other, otherIndex = f[1], f[2], 'sub:'
-  if ARGV[1] == 'sub' then mine, other, otherIndex = f[2], f[1], 'sid:' end
-  if mine == ARGV[2] then
-    if other and other ~= '' then redis.call('SREM', ARGV[3] .. otherIndex .. other, id) end
-    n = n + redis.call('DEL', rec)
+local n, p, field, value, tag = 0, ARGV[4], ARGV[1], ARGV[2], ARGV[3]
+local function drop(id, legacy)
+  local rec = p .. 'session:' .. id
+  local f = redis.call('HMGET', rec, 'iss', 'sid', 'sub')
+  if legacy ~= (f[1] == false) then return end
+  if not legacy and f[1] ~= tag then return end
+  local mine, other, otherIndex = f[2], f[3], 'sub'
+  if field == 'sub' then mine, other, otherIndex = f[3], f[2], 'sid' end
+  if mine ~= value then return end
+  if other and other ~= '' then
+    if legacy then redis.call('SREM', p .. otherIndex .. ':' .. other, id)
+    else redis.call('SREM', p .. otherIndex .. '2:' .. tag .. ':' .. other, id) end
   end
+  n = n + redis.call('DEL', rec)
 end
+for _, id in ipairs(redis.call('SMEMBERS', KEYS[1])) do drop(id, false) end
+for _, id in ipairs(redis.call('SMEMBERS', KEYS[2])) do drop(id, true) end
 redis.call('DEL', KEYS[1])
 return n
 `)
 
 // DeleteBySID implements session.Revoker.
-func (s *Store) DeleteBySID(ctx context.Context, sid string) (int, error) {
-	if sid == "" {
-		return 0, nil
-	}
-	n, err := deleteByScript.Run(ctx, s.client, []string{s.key(sidIndex, sid)}, "sid", sid, s.opts.Prefix).Int()
-	if err != nil {
-		return 0, fail("delete by sid", err)
-	}
-	return n, nil
+func (s *Store) DeleteBySID(ctx context.Context, issuer, sid string) (int, error) {
+	return s.deleteBy(ctx, "sid", sidIndex, legacySID, issuer, sid)
 }
 
 // DeleteBySubject implements session.Revoker.
-func (s *Store) DeleteBySubject(ctx context.Context, sub string) (int, error) {
-	if sub == "" {
+func (s *Store) DeleteBySubject(ctx context.Context, issuer, sub string) (int, error) {
+	return s.deleteBy(ctx, "sub", subIndex, legacySub, issuer, sub)
+}
+
+func (s *Store) deleteBy(ctx context.Context, field, index, legacy, issuer, value string) (int, error) {
+	if value == "" {
 		return 0, nil
 	}
-	n, err := deleteByScript.Run(ctx, s.client, []string{s.key(subIndex, sub)}, "sub", sub, s.opts.Prefix).Int()
+	keys := []string{s.issuerKey(index, issuer, value), s.key(legacy, value)}
+	n, err := deleteByScript.Run(ctx, s.client, keys, field, value, s.issuerTag(issuer), s.opts.Prefix).Int()
 	if err != nil {
-		return 0, fail("delete by subject", err)
+		return 0, fail("delete by "+field, err)
 	}
 	return n, nil
 }

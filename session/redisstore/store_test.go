@@ -127,7 +127,7 @@ func TestStoreLoadSaveDelete(t *testing.T) {
 		t.Fatalf("delete of a missing record: %v", err)
 	}
 	// Delete took the record out of its indexes too.
-	for _, idx := range []string{"oidcrp:sid:sid1", "oidcrp:sub:alice"} {
+	for _, idx := range []string{s.issuerKey(sidIndex, "", "sid1"), s.issuerKey(subIndex, "", "alice")} {
 		if n, _ := rdb.SCard(ctx, idx).Result(); n != 0 {
 			t.Errorf("%s still has %d members", idx, n)
 		}
@@ -151,18 +151,18 @@ func TestStoreTTL(t *testing.T) {
 	for key, want := range map[string]time.Duration{
 		"app:session:long":  2 * time.Hour,
 		"app:session:short": time.Hour,
-		"app:sid:sid1":      2 * time.Hour,
-		"app:sub:alice":     2 * time.Hour,
+		s.issuerKey(sidIndex, "", "sid1"):      2 * time.Hour,
+		s.issuerKey(subIndex, "", "alice"):     2 * time.Hour,
 	} {
 		if d := pttl(t, rdb, key); !near(d, want) {
 			t.Errorf("%s: TTL %v, want about %v", key, d, want)
 		}
 	}
 	save("longer", "sid2", 3*time.Hour) // extends the subject's index
-	if d := pttl(t, rdb, "app:sub:alice"); !near(d, 3*time.Hour) {
+	if d := pttl(t, rdb, s.issuerKey(subIndex, "", "alice")); !near(d, 3*time.Hour) {
 		t.Errorf("subject index TTL %v, want about 3h", d)
 	}
-	if d := pttl(t, rdb, "app:sid:sid1"); !near(d, 2*time.Hour) {
+	if d := pttl(t, rdb, s.issuerKey(sidIndex, "", "sid1")); !near(d, 2*time.Hour) {
 		t.Errorf("sid1 index TTL %v, want about 2h", d)
 	}
 
@@ -220,20 +220,20 @@ func TestRevoker(t *testing.T) {
 
 	// Stale members: one that never existed, one whose record was deleted
 	// behind the index's back, and one that moved to another sid.
-	rdb.SAdd(ctx, "oidcrp:sid:sidA", "ghost")
-	rdb.SAdd(ctx, "oidcrp:sub:alice", "ghost")
-	rdb.SAdd(ctx, "oidcrp:sid:sidA", "b1") // b1 belongs to sidC
+	rdb.SAdd(ctx, s.issuerKey(sidIndex, "", "sidA"), "ghost")
+	rdb.SAdd(ctx, s.issuerKey(subIndex, "", "alice"), "ghost")
+	rdb.SAdd(ctx, s.issuerKey(sidIndex, "", "sidA"), "b1") // b1 belongs to sidC
 	if err := s.Save(ctx, session.Record{ID: "moved", Subject: "alice", SID: "sidA", Data: []byte("m"), Expires: exp}); err != nil {
 		t.Fatal(err)
 	}
 	if err := s.Save(ctx, session.Record{ID: "moved", Subject: "dave", SID: "sidD", Data: []byte("m"), Expires: exp}); err != nil {
 		t.Fatal(err)
 	}
-	if ok, _ := rdb.SIsMember(ctx, "oidcrp:sid:sidA", "moved").Result(); ok {
+	if ok, _ := rdb.SIsMember(ctx, s.issuerKey(sidIndex, "", "sidA"), "moved").Result(); ok {
 		t.Error("a record saved under another sid is still in its old index")
 	}
 
-	n, err := s.DeleteBySID(ctx, "sidA")
+	n, err := s.DeleteBySID(ctx, "", "sidA")
 	if err != nil || n != 2 {
 		t.Fatalf("DeleteBySID(sidA) = %d, %v; want 2", n, err)
 	}
@@ -243,11 +243,11 @@ func TestRevoker(t *testing.T) {
 	if _, err := s.Load(ctx, "moved"); err != nil {
 		t.Fatalf("the moved record was deleted: %v", err)
 	}
-	if n, err := s.DeleteBySID(ctx, "sidA"); err != nil || n != 0 {
+	if n, err := s.DeleteBySID(ctx, "", "sidA"); err != nil || n != 0 {
 		t.Fatalf("DeleteBySID(sidA) again = %d, %v", n, err)
 	}
 	// The sid's sessions left the subject's index too.
-	if members, _ := rdb.SMembers(ctx, "oidcrp:sub:alice").Result(); slices.Contains(members, "a1") || slices.Contains(members, "a2") {
+	if members, _ := rdb.SMembers(ctx, s.issuerKey(subIndex, "", "alice")).Result(); slices.Contains(members, "a1") || slices.Contains(members, "a2") {
 		t.Errorf("subject index still names deleted sessions: %v", members)
 	}
 
@@ -256,29 +256,29 @@ func TestRevoker(t *testing.T) {
 		t.Fatal(err)
 	}
 	time.Sleep(100 * time.Millisecond)
-	if n, err := s.DeleteBySubject(ctx, "alice"); err != nil || n != 1 {
+	if n, err := s.DeleteBySubject(ctx, "", "alice"); err != nil || n != 1 {
 		t.Fatalf("DeleteBySubject(alice) = %d, %v; want 1", n, err)
 	}
 	if got, want := alive(), []string{"b1", "c1"}; !slices.Equal(got, want) {
 		t.Fatalf("after DeleteBySubject(alice): %v, want %v", got, want)
 	}
-	if n, _ := rdb.Exists(ctx, "oidcrp:sub:alice").Result(); n != 0 {
+	if n, _ := rdb.Exists(ctx, s.issuerKey(subIndex, "", "alice")).Result(); n != 0 {
 		t.Error("the emptied subject index is left")
 	}
 	// sidB's index keeps only the expired a4, until its own TTL.
-	if members, _ := rdb.SMembers(ctx, "oidcrp:sid:sidB").Result(); !slices.Equal(members, []string{"a4"}) {
+	if members, _ := rdb.SMembers(ctx, s.issuerKey(sidIndex, "", "sidB")).Result(); !slices.Equal(members, []string{"a4"}) {
 		t.Errorf("sidB index: %v", members)
 	}
-	if d := pttl(t, rdb, "oidcrp:sid:sidB"); !near(d, time.Hour) {
+	if d := pttl(t, rdb, s.issuerKey(sidIndex, "", "sidB")); !near(d, time.Hour) {
 		t.Errorf("sidB index TTL %v", d)
 	}
-	if n, err := s.DeleteBySubject(ctx, "carol"); err != nil || n != 1 {
+	if n, err := s.DeleteBySubject(ctx, "", "carol"); err != nil || n != 1 {
 		t.Fatalf("DeleteBySubject(carol) = %d, %v", n, err)
 	}
-	if n, err := s.DeleteBySID(ctx, ""); err != nil || n != 0 {
+	if n, err := s.DeleteBySID(ctx, "", ""); err != nil || n != 0 {
 		t.Fatalf(`DeleteBySID("") = %d, %v`, n, err)
 	}
-	if n, err := s.DeleteBySubject(ctx, "nobody"); err != nil || n != 0 {
+	if n, err := s.DeleteBySubject(ctx, "", "nobody"); err != nil || n != 0 {
 		t.Fatalf("DeleteBySubject(nobody) = %d, %v", n, err)
 	}
 	if got, want := alive(), []string{"b1"}; !slices.Equal(got, want) {
@@ -342,14 +342,15 @@ func TestRevocations(t *testing.T) {
 	if revoked, err := s.Revoked(ctx, sess("s1", "sid1", "alice", before)); err != nil || revoked {
 		t.Fatalf("revoked with no record: %v %v", revoked, err)
 	}
-	// Logouts of what was never issued leave no key.
-	revoke(session.Revocation{SID: "sid1", Subject: "alice", At: t0, Expires: t0.Add(time.Hour)})
-	revoke(session.Revocation{Subject: "alice", At: t0, Expires: t0.Add(time.Hour)})
+	// Unverified (front-channel) logouts of what was never issued leave no
+	// key.
+	revoke(session.Revocation{SID: "sid1", Subject: "alice", Unverified: true, At: t0, Expires: t0.Add(time.Hour)})
+	revoke(session.Revocation{Subject: "alice", Unverified: true, At: t0, Expires: t0.Add(time.Hour)})
 	if n := rdb.DBSize(ctx).Val(); n != 0 {
 		t.Fatalf("logouts of sids and subjects never issued left %d keys", n)
 	}
 	for _, i := range []struct{ sid, sub string }{{"sid1", "alice"}, {"sid2", "alice"}, {"", "bob"}, {"", "dave"}, {"sid9", "dave"}} {
-		if err := s.Issue(ctx, i.sid, i.sub, t0.Add(time.Hour)); err != nil {
+		if err := s.Issue(ctx, &session.Session{SID: i.sid, Subject: i.sub}, t0.Add(time.Hour)); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -375,7 +376,7 @@ func TestRevocations(t *testing.T) {
 			t.Errorf("%s: %v %v, want %v", tt.name, got, err, tt.want)
 		}
 	}
-	if d := pttl(t, rdb, "oidcrp:rv:sid:sid1"); !near(d, time.Hour) {
+	if d := pttl(t, rdb, s.issuerKey(revokedSID, "", "sid1")); !near(d, time.Hour) {
 		t.Errorf("TTL %v, want about 1h", d)
 	}
 
@@ -385,7 +386,7 @@ func TestRevocations(t *testing.T) {
 	if got, _ := s.Revoked(ctx, sess("s1", "sid1", "alice", t0.Add(500*time.Millisecond))); !got {
 		t.Error("an earlier revocation replaced a later one")
 	}
-	if d := pttl(t, rdb, "oidcrp:rv:sid:sid1"); !near(d, 2*time.Hour) {
+	if d := pttl(t, rdb, s.issuerKey(revokedSID, "", "sid1")); !near(d, 2*time.Hour) {
 		t.Errorf("TTL %v, want about 2h", d)
 	}
 
@@ -399,7 +400,7 @@ func TestRevocations(t *testing.T) {
 	}
 
 	// Records end at their expiry.
-	if err := s.Issue(ctx, "", "carol", time.Now().Add(500*time.Millisecond)); err != nil {
+	if err := s.Issue(ctx, &session.Session{Subject: "carol"}, time.Now().Add(500*time.Millisecond)); err != nil {
 		t.Fatal(err)
 	}
 	revoke(session.Revocation{Subject: "carol", At: t0, Expires: time.Now().Add(500 * time.Millisecond)})
@@ -412,8 +413,88 @@ func TestRevocations(t *testing.T) {
 	}
 
 	// A malformed record fails closed.
-	rdb.Set(ctx, "oidcrp:rv:sub:mallory", "garbage", time.Minute)
+	rdb.Set(ctx, s.issuerKey(revokedSub, "", "mallory"), "garbage", time.Minute)
 	if _, err := s.Revoked(ctx, sess("s8", "", "mallory", before)); !errors.Is(err, session.ErrStore) {
 		t.Errorf("malformed record: %v", err)
+	}
+}
+
+// TestRevokerPerIssuer: sessions of two providers with the same sub and sid
+// are indexed apart: a logout of one provider deletes only its own, and
+// its revocations cover only its own.
+func TestRevokerPerIssuer(t *testing.T) {
+	ctx := testContext(t)
+	s, _, _ := newStore(t, Options{})
+	exp := time.Now().Add(time.Hour)
+	for _, r := range []session.Record{
+		{ID: "a", Issuer: "https://a.example", Subject: "alice", SID: "s1", Expires: exp},
+		{ID: "b", Issuer: "https://b.example", Subject: "alice", SID: "s1", Expires: exp},
+	} {
+		r.Data = []byte(r.ID)
+		if err := s.Save(ctx, r); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if n, err := s.DeleteBySubject(ctx, "https://b.example", "alice"); err != nil || n != 1 {
+		t.Fatalf("DeleteBySubject at B = %d, %v; want 1", n, err)
+	}
+	if n, err := s.DeleteBySID(ctx, "https://b.example", "s1"); err != nil || n != 0 {
+		t.Fatalf("DeleteBySID at B again = %d, %v; want 0", n, err)
+	}
+	if _, err := s.Load(ctx, "a"); err != nil {
+		t.Fatalf("A's session after B's logouts: %v", err)
+	}
+	if _, err := s.Load(ctx, "b"); !errors.Is(err, session.ErrNotFound) {
+		t.Fatalf("B's session after B's logout: %v", err)
+	}
+
+	created := time.Now().Add(-time.Minute)
+	a := &session.Session{ID: "a", Issuer: "https://a.example", Subject: "alice", SID: "s1", CreatedAt: created}
+	b := &session.Session{ID: "b", Issuer: "https://b.example", Subject: "alice", SID: "s1", CreatedAt: created}
+	for _, sess := range []*session.Session{a, b} {
+		if err := s.Issue(ctx, sess, exp); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := s.Revoke(ctx, session.Revocation{Issuer: "https://b.example", Subject: "alice", At: time.Now(), Expires: exp}); err != nil {
+		t.Fatal(err)
+	}
+	if revoked, err := s.Revoked(ctx, a); err != nil || revoked {
+		t.Errorf("A's session after B's logout of alice: revoked %v, %v", revoked, err)
+	}
+	if revoked, err := s.Revoked(ctx, b); err != nil || !revoked {
+		t.Errorf("B's session after B's logout of alice: revoked %v, %v", revoked, err)
+	}
+}
+
+// TestLegacyIndexes: records saved before issuers were recorded (a hash
+// without "iss", indexed under sid: and sub:) are still deleted by a
+// logout of their sid or subject, and move to the new indexes when saved
+// again.
+func TestLegacyIndexes(t *testing.T) {
+	ctx := testContext(t)
+	s, rdb, _ := newStore(t, Options{})
+	exp := time.Now().Add(time.Hour)
+	for _, id := range []string{"old1", "old2"} {
+		rdb.HSet(ctx, "oidcrp:session:"+id, "data", "d", "sid", "s1", "sub", "alice")
+		rdb.PExpireAt(ctx, "oidcrp:session:"+id, exp)
+		rdb.SAdd(ctx, "oidcrp:sid:s1", id)
+		rdb.SAdd(ctx, "oidcrp:sub:alice", id)
+	}
+	// old2 is saved again: it leaves the legacy indexes for the new ones.
+	if err := s.Save(ctx, session.Record{ID: "old2", Issuer: "https://op.example", Subject: "alice", SID: "s2", Data: []byte("d"), Expires: exp}); err != nil {
+		t.Fatal(err)
+	}
+	if ok, _ := rdb.SIsMember(ctx, "oidcrp:sid:s1", "old2").Result(); ok {
+		t.Error("a record saved again is still in its legacy index")
+	}
+	if n, err := s.DeleteBySID(ctx, "https://op.example", "s1"); err != nil || n != 1 {
+		t.Fatalf("DeleteBySID of a legacy record = %d, %v; want 1", n, err)
+	}
+	if _, err := s.Load(ctx, "old1"); !errors.Is(err, session.ErrNotFound) {
+		t.Fatalf("legacy record after its sid's logout: %v", err)
+	}
+	if n, err := s.DeleteBySubject(ctx, "https://op.example", "alice"); err != nil || n != 1 {
+		t.Fatalf("DeleteBySubject of the resaved record = %d, %v; want 1", n, err)
 	}
 }
