@@ -23,14 +23,19 @@ func TestRedisDown(t *testing.T) {
 		"Save": func(ctx context.Context) error {
 			return s.Save(ctx, session.Record{ID: "id", Subject: "alice", SID: "sid", Data: []byte("d"), Expires: exp})
 		},
-		"Delete":          func(ctx context.Context) error { return s.Delete(ctx, "id") },
-		"DeleteBySID":     func(ctx context.Context) error { _, err := s.DeleteBySID(ctx, "https://op.example", "sid"); return err },
-		"DeleteBySubject": func(ctx context.Context) error { _, err := s.DeleteBySubject(ctx, "https://op.example", "alice"); return err },
-		"Use":             func(ctx context.Context) error { _, err := s.Use(ctx, "flow:x", exp); return err },
+		"Delete":      func(ctx context.Context) error { return s.Delete(ctx, "id") },
+		"DeleteBySID": func(ctx context.Context) error { _, err := s.DeleteBySID(ctx, "https://op.example", "sid"); return err },
+		"DeleteBySubject": func(ctx context.Context) error {
+			_, err := s.DeleteBySubject(ctx, "https://op.example", "alice")
+			return err
+		},
+		"Use": func(ctx context.Context) error { _, err := s.Use(ctx, "flow:x", exp); return err },
 		"Revoke": func(ctx context.Context) error {
 			return s.Revoke(ctx, session.Revocation{SID: "sid", Subject: "alice", At: time.Now(), Expires: exp})
 		},
-		"Issue": func(ctx context.Context) error { return s.Issue(ctx, &session.Session{Issuer: "https://op.example", SID: "sid", Subject: "alice"}, exp) },
+		"Issue": func(ctx context.Context) error {
+			return s.Issue(ctx, &session.Session{Issuer: "https://op.example", SID: "sid", Subject: "alice"}, exp)
+		},
 		"Revoked": func(ctx context.Context) error {
 			_, err := s.Revoked(ctx, &session.Session{SID: "sid", Subject: "alice", CreatedAt: time.Now()})
 			return err

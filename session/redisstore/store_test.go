@@ -149,10 +149,10 @@ func TestStoreTTL(t *testing.T) {
 	save("long", "sid1", 2*time.Hour)
 	save("short", "sid1", time.Hour) // must not shorten the index
 	for key, want := range map[string]time.Duration{
-		"app:session:long":  2 * time.Hour,
-		"app:session:short": time.Hour,
-		s.issuerKey(sidIndex, "", "sid1"):      2 * time.Hour,
-		s.issuerKey(subIndex, "", "alice"):     2 * time.Hour,
+		"app:session:long":                 2 * time.Hour,
+		"app:session:short":                time.Hour,
+		s.issuerKey(sidIndex, "", "sid1"):  2 * time.Hour,
+		s.issuerKey(subIndex, "", "alice"): 2 * time.Hour,
 	} {
 		if d := pttl(t, rdb, key); !near(d, want) {
 			t.Errorf("%s: TTL %v, want about %v", key, d, want)
