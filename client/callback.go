@@ -60,7 +60,7 @@ func ParseAuthResponse(query url.Values) (*AuthResponse, error) {
 // CheckAuthResponse reads the callback query (ParseAuthResponse) and makes
 // the checks that need no Flow: no repeated parameter (ErrMalformedResponse)
 // and the iss parameter, which must be the issuer when present or when the
-// provider advertises it (RFC 9207: ErrIssuerMismatch, ErrMissingIssuer).
+// provider advertises it (RFC 9207: ErrResponseIssuer, ErrMissingIssuer).
 // Callback makes them first; a caller may make them before it spends
 // anything on the response, such as the one use of a login attempt.
 func (rp *RP) CheckAuthResponse(query url.Values) (*AuthResponse, error) {
@@ -72,7 +72,7 @@ func (rp *RP) CheckAuthResponse(query url.Values) (*AuthResponse, error) {
 	switch {
 	case resp.Issuer != "":
 		if resp.Issuer != md.Issuer && resp.Issuer != rp.cfg.Issuer {
-			return nil, fmt.Errorf("%w: %q", ErrIssuerMismatch, resp.Issuer)
+			return nil, fmt.Errorf("%w: %q", ErrResponseIssuer, resp.Issuer)
 		}
 	case md.AuthorizationResponseISSParameterSupported:
 		return nil, ErrMissingIssuer
@@ -84,7 +84,7 @@ func (rp *RP) CheckAuthResponse(query url.Values) (*AuthResponse, error) {
 // query against flow, exchanges the code (with the PKCE verifier) and
 // verifies the ID token. In order:
 //   - the iss parameter, when present or when the provider advertises it,
-//     must be the issuer (RFC 9207): ErrIssuerMismatch, ErrMissingIssuer;
+//     must be the issuer (RFC 9207): ErrResponseIssuer, ErrMissingIssuer;
 //   - state must equal flow.State, compared in constant time: ErrStateMismatch;
 //   - an error response yields an *AuthError;
 //   - the code is exchanged: *TokenError, ErrProviderUnavailable, ErrProviderResponse;

@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/oidcrp/oidcrp/client"
+	"github.com/oidcrp/oidcrp/discovery"
 	"github.com/oidcrp/oidcrp/oidctest"
 )
 
@@ -37,7 +38,7 @@ func TestCallbackViolations(t *testing.T) {
 		{
 			name:  "iss of another issuer",
 			hooks: oidctest.Hooks{AuthorizeResponse: func(q url.Values) { q.Set("iss", "https://evil.example.com") }},
-			want:  client.ErrIssuerMismatch,
+			want:  client.ErrResponseIssuer,
 		},
 		{
 			name:  "iss missing though advertised",
@@ -262,5 +263,50 @@ func TestAuthErrorMessage(t *testing.T) {
 		if e.Error() == "" {
 			t.Errorf("%#v: empty message", e)
 		}
+	}
+}
+
+// TestResponseErrorsMatchUmbrella: every error of an authorization-response
+// check matches ErrInvalidResponse, and no other error does.
+func TestResponseErrorsMatchUmbrella(t *testing.T) {
+	for _, err := range []error{
+		client.ErrMalformedResponse, client.ErrStateMismatch, client.ErrResponseIssuer,
+		client.ErrMissingIssuer, client.ErrMissingCode,
+	} {
+		if !errors.Is(err, client.ErrInvalidResponse) || errors.Is(err, client.ErrInvalidToken) {
+			t.Errorf("%v: matches ErrInvalidResponse %v, ErrInvalidToken %v", err, errors.Is(err, client.ErrInvalidResponse), errors.Is(err, client.ErrInvalidToken))
+		}
+	}
+	for _, err := range []error{client.ErrInvalidGrant, client.ErrExpired, client.ErrProviderResponse, &client.AuthError{Code: "access_denied"}} {
+		if errors.Is(err, client.ErrInvalidResponse) {
+			t.Errorf("%v matches ErrInvalidResponse", err)
+		}
+	}
+}
+
+// TestNewErrors: client.New says what went wrong in its own terms, with
+// the discovery package's error wrapped.
+func TestNewErrors(t *testing.T) {
+	down := oidctest.NewServer(oidctest.Config{})
+	down.Close()
+	liar := oidctest.NewServer(oidctest.Config{})
+	defer liar.Close()
+	liar.SetHooks(oidctest.Hooks{Discovery: func(d map[string]any) { d["issuer"] = "https://elsewhere.example.com" }})
+	tests := []struct {
+		name      string
+		issuer    string
+		want, via error
+	}{
+		{"unreachable", down.URL, client.ErrProviderUnavailable, discovery.ErrFetch},
+		{"another issuer", liar.URL, client.ErrProviderResponse, discovery.ErrIssuerMismatch},
+		{"http off loopback", "http://op.example.com", client.ErrInvalidConfig, discovery.ErrInvalidConfig},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := client.New(testContext(t), client.Config{Issuer: tt.issuer, ClientID: "c", RedirectURL: "http://127.0.0.1/cb"})
+			if !errors.Is(err, tt.want) || !errors.Is(err, tt.via) {
+				t.Fatalf("New: %v, want %v wrapping %v", err, tt.want, tt.via)
+			}
+		})
 	}
 }

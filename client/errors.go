@@ -35,28 +35,40 @@ var (
 )
 
 // Errors of the authorization response (the callback), RFC 6749 section
-// 4.1.2 and RFC 9207.
+// 4.1.2 and RFC 9207. Each matches ErrInvalidResponse.
 var (
+	// ErrInvalidResponse matches every error below, so that callers can
+	// test them at once.
+	ErrInvalidResponse = errors.New("client: invalid authorization response")
+
 	// ErrMalformedResponse: the callback's query repeats a parameter or is
 	// otherwise unusable (RFC 6749 section 3.1).
-	ErrMalformedResponse = errors.New("client: malformed authorization response")
+	ErrMalformedResponse error = &responseError{"client: malformed authorization response"}
 
 	// ErrStateMismatch: the state parameter is missing or is not the one
 	// sent (RFC 6749 section 10.12, CSRF).
-	ErrStateMismatch = errors.New("client: state mismatch")
+	ErrStateMismatch error = &responseError{"client: state mismatch"}
 
-	// ErrIssuerMismatch: the iss parameter names another issuer (RFC 9207
-	// section 2.4: mix-up attack).
-	ErrIssuerMismatch = errors.New("client: authorization response from another issuer")
+	// ErrResponseIssuer: the iss parameter names another issuer (RFC 9207
+	// section 2.4: mix-up attack). Not to be confused with
+	// discovery.ErrResponseIssuer, a discovery document of another issuer.
+	ErrResponseIssuer error = &responseError{"client: authorization response from another issuer"}
 
 	// ErrMissingIssuer: the provider advertises
 	// authorization_response_iss_parameter_supported but the response has no
 	// iss parameter (RFC 9207 section 2.4).
-	ErrMissingIssuer = errors.New("client: authorization response lacks iss")
+	ErrMissingIssuer error = &responseError{"client: authorization response lacks iss"}
 
 	// ErrMissingCode: a successful response without a code.
-	ErrMissingCode = errors.New("client: authorization response lacks code")
+	ErrMissingCode error = &responseError{"client: authorization response lacks code"}
 )
+
+// responseError is an error of an authorization response check: it
+// matches ErrInvalidResponse.
+type responseError struct{ msg string }
+
+func (e *responseError) Error() string        { return e.msg }
+func (e *responseError) Is(target error) bool { return target == ErrInvalidResponse }
 
 // Errors of the token endpoint.
 var (
@@ -127,7 +139,6 @@ var (
 	ErrLogoutEvent   = jwt.NewError("client: logout token lacks the back-channel logout event")
 	ErrLogoutNonce   = jwt.NewError("client: logout token carries a nonce")
 	ErrLogoutSubject = jwt.NewError("client: logout token has neither sid nor sub")
-	ErrLogoutReplay  = jwt.NewError("client: logout token replayed (jti seen before)")
 )
 
 // AuthError is an error response from the authorization endpoint (RFC 6749

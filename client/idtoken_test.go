@@ -309,7 +309,6 @@ func TestTokenErrorsMatchUmbrella(t *testing.T) {
 		client.ErrExpired, client.ErrNotYetValid, client.ErrIssuedInFuture, client.ErrInvalidNonce,
 		client.ErrMissingSubject, client.ErrAccessTokenHash, client.ErrAuthTime, client.ErrSubjectMismatch,
 		client.ErrInvalidTokenType, client.ErrLogoutEvent, client.ErrLogoutNonce, client.ErrLogoutSubject,
-		client.ErrLogoutReplay,
 	} {
 		if !errors.Is(err, client.ErrInvalidToken) {
 			t.Errorf("%v does not match ErrInvalidToken", err)

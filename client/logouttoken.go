@@ -39,7 +39,7 @@ func (t *LogoutToken) Claims(v any) error { return json.Unmarshal(t.claims, v) }
 // exp when present, nbf when present, an events claim holding the back-channel logout event,
 // sid and/or sub, no nonce, and a jti. It does not check the jti against
 // earlier tokens; the caller must (the middleware package does, refusing a
-// replay with ErrLogoutReplay).
+// replay with middleware.ErrLogoutReplay).
 func (rp *RP) VerifyLogoutToken(ctx context.Context, raw string) (*LogoutToken, error) {
 	md := rp.provider.Metadata()
 	payload, tok, err := rp.verifySignature(ctx, raw, md.IDTokenSigningAlgValuesSupported)

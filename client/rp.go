@@ -26,8 +26,11 @@ type RP struct {
 }
 
 // New returns an RP for cfg, discovering the provider unless cfg.Provider is
-// set. It fails with an error matching ErrInvalidConfig or one of the
-// discovery package's errors.
+// set. It fails with an error matching ErrInvalidConfig (a bad Config),
+// ErrProviderUnavailable (the provider cannot be reached or fails) or
+// ErrProviderResponse (its discovery document is unusable or names another
+// issuer); the discovery package's error is wrapped (discovery.ErrFetch,
+// discovery.ErrIssuerMismatch, ...).
 func New(ctx context.Context, cfg Config) (*RP, error) {
 	if err := cfg.normalize(); err != nil {
 		return nil, err
@@ -42,7 +45,7 @@ func New(ctx context.Context, cfg Config) (*RP, error) {
 			Now:                     cfg.Now,
 		})
 		if err != nil {
-			return nil, err
+			return nil, discoveryError(err)
 		}
 		rp.provider, rp.ownsProvider = p, true
 	}
@@ -52,6 +55,25 @@ func New(ctx context.Context, cfg Config) (*RP, error) {
 		return nil, err
 	}
 	return rp, nil
+}
+
+// discoveryError classifies a failure to discover the provider in this
+// package's terms, so that callers need not import discovery: the provider
+// unreachable or failing (ErrProviderUnavailable), a document that is not
+// usable or names another issuer (ErrProviderResponse), a bad issuer
+// (ErrInvalidConfig). discovery's own error stays wrapped.
+func discoveryError(err error) error {
+	var fe *discovery.FetchError
+	switch {
+	case errors.As(err, &fe) && (fe.StatusCode == 0 || fe.StatusCode >= 500):
+		return fmt.Errorf("%w: %w", ErrProviderUnavailable, err)
+	case errors.Is(err, discovery.ErrInvalidConfig):
+		return fmt.Errorf("%w: %w", ErrInvalidConfig, err)
+	case errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded):
+		return fmt.Errorf("%w: %w", ErrProviderUnavailable, err)
+	default:
+		return fmt.Errorf("%w: %w", ErrProviderResponse, err)
+	}
 }
 
 // checkProvider refuses a provider that cannot serve this client: one that

@@ -10,6 +10,10 @@ import (
 	"github.com/oidcrp/oidcrp/session"
 )
 
+// ErrLogoutReplay: a back-channel logout token whose jti was seen before,
+// delivered again (400).
+var ErrLogoutReplay = errors.New("middleware: logout token replayed (jti seen before)")
+
 // maxLogoutRequest bounds the body of a back-channel logout request.
 const maxLogoutRequest = 64 << 10
 
@@ -67,7 +71,7 @@ func (a *Auth) backchannelLogout(r *http.Request, raw string) error {
 		return fmt.Errorf("%w: replay cache: %w", session.ErrStore, err)
 	}
 	if !fresh {
-		return client.ErrLogoutReplay
+		return ErrLogoutReplay
 	}
 	return nil
 }
@@ -76,10 +80,9 @@ func (a *Auth) backchannelLogout(r *http.Request, raw string) error {
 // internals.
 func logoutErrorMessage(err error) string {
 	switch {
-	case errors.Is(err, client.ErrLogoutReplay):
+	case errors.Is(err, ErrLogoutReplay):
 		return "logout token already used"
-	case isProtocolError(err), errors.Is(err, client.ErrLogoutEvent), errors.Is(err, client.ErrLogoutNonce),
-		errors.Is(err, client.ErrLogoutSubject):
+	case errors.Is(err, client.ErrInvalidToken):
 		return "invalid logout token"
 	default:
 		return "logout failed"

@@ -10,7 +10,6 @@ import (
 	"strings"
 
 	"github.com/oidcrp/oidcrp/client"
-	"github.com/oidcrp/oidcrp/discovery"
 	"github.com/oidcrp/oidcrp/session"
 )
 
@@ -31,8 +30,7 @@ func ErrorStatus(err error) int {
 		errors.Is(err, session.ErrInvalid), errors.Is(err, session.ErrExpired), errors.Is(err, session.ErrMalformed),
 		errors.Is(err, session.ErrRevoked):
 		return http.StatusUnauthorized
-	case errors.Is(err, client.ErrProviderUnavailable), errors.Is(err, client.ErrProviderResponse),
-		errors.Is(err, discovery.ErrFetch):
+	case errors.Is(err, client.ErrProviderUnavailable), errors.Is(err, client.ErrProviderResponse):
 		return http.StatusBadGateway
 	case errors.Is(err, session.ErrStore):
 		return http.StatusServiceUnavailable
@@ -50,23 +48,14 @@ func ErrorStatus(err error) int {
 }
 
 // isProtocolError reports whether err is a check of the client package that
-// the callback's input failed.
+// the callback's input failed: the authorization response, a token, the
+// userinfo answer, the flow state, or the token endpoint's 4xx refusal.
 func isProtocolError(err error) bool {
-	for _, target := range []error{
-		client.ErrMalformedResponse, client.ErrStateMismatch, client.ErrIssuerMismatch,
-		client.ErrMissingIssuer, client.ErrMissingCode, client.ErrInvalidGrant,
-		client.ErrMalformedToken, client.ErrUnsupportedAlgorithm, client.ErrInvalidSignature,
-		client.ErrInvalidIssuer, client.ErrInvalidAudience, client.ErrInvalidAuthorizedParty,
-		client.ErrExpired, client.ErrNotYetValid, client.ErrIssuedInFuture, client.ErrInvalidNonce, client.ErrMissingSubject,
-		client.ErrAccessTokenHash, client.ErrAuthTime, client.ErrSubjectMismatch,
-		client.ErrInvalidTokenType, client.ErrUserInfoSubject, client.ErrMalformedFlow,
-	} {
-		if errors.Is(err, target) {
-			return true
-		}
-	}
 	var te *client.TokenError
-	return errors.As(err, &te) && te.StatusCode >= 400 && te.StatusCode < 500
+	return errors.Is(err, client.ErrInvalidResponse) || errors.Is(err, client.ErrInvalidToken) ||
+		errors.Is(err, client.ErrInvalidGrant) || errors.Is(err, client.ErrUserInfoSubject) ||
+		errors.Is(err, client.ErrMalformedFlow) || errors.Is(err, ErrLogoutReplay) ||
+		(errors.As(err, &te) && te.StatusCode >= 400 && te.StatusCode < 500)
 }
 
 // publicMessage is what the user may read about err: never the error's
