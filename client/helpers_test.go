@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/oidcrp/oidcrp/client"
+	"github.com/oidcrp/oidcrp/internal/testutil"
 	"github.com/oidcrp/oidcrp/oidctest"
 )
 
@@ -18,11 +19,7 @@ var noRedirect = &http.Client{
 	Timeout:       10 * time.Second,
 }
 
-func testContext(t *testing.T) context.Context {
-	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
-	t.Cleanup(cancel)
-	return ctx
-}
+func testContext(t *testing.T) context.Context { return testutil.Context(t) }
 
 // newRP starts a provider and returns an RP for its default client.
 func newRP(t *testing.T, pcfg oidctest.Config, edit func(*client.Config)) (*oidctest.Server, *client.RP) {
@@ -76,8 +73,4 @@ func login(t *testing.T, rp *client.RP, req client.AuthRequest) (*client.Tokens,
 	return rp.Callback(testContext(t), flow, authorize(t, u))
 }
 
-func testContextF(f *testing.F) context.Context {
-	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-	f.Cleanup(cancel)
-	return ctx
-}
+func testContextF(f *testing.F) context.Context { return testutil.Context(f) }

@@ -18,23 +18,22 @@ import (
 	"time"
 
 	jose "github.com/go-jose/go-jose/v4"
+
+	"github.com/oidcrp/oidcrp/internal/testutil"
 )
 
 // testTimeout bounds every wait of a test: a context, a poll, a goroutine.
 const testTimeout = 5 * time.Second
 
-// testContext returns a context that ends with the test or after testTimeout.
-func testContext(t testing.TB) context.Context {
-	t.Helper()
-	ctx, cancel := context.WithTimeout(t.Context(), testTimeout)
-	t.Cleanup(cancel)
-	return ctx
-}
+// testContext returns a context that ends with the test or after
+// testutil.Timeout.
+func testContext(t testing.TB) context.Context { return testutil.Context(t) }
 
-// clock is an injected Config.Now that moves only when told.
+// clock is the tests' clock (testutil.Clock), which can also freeze a
+// caller of Now at a known point (trapNext).
 type clock struct {
-	mu   sync.Mutex // guards now and trap
-	now  time.Time
+	*testutil.Clock
+	mu   sync.Mutex // guards trap
 	trap *clockTrap
 }
 
@@ -45,7 +44,7 @@ type clockTrap struct {
 }
 
 func newClock() *clock {
-	return &clock{now: time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)}
+	return &clock{Clock: testutil.NewClock(time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC))}
 }
 
 func (c *clock) Now() time.Time {
@@ -57,9 +56,7 @@ func (c *clock) Now() time.Time {
 		close(trap.entered)
 		<-trap.release
 	}
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.now
+	return c.Clock.Now()
 }
 
 // trapNext makes the next call of Now block until the trap is released.
@@ -79,12 +76,6 @@ func (c *clock) disarm(trap *clockTrap) bool {
 		return true
 	}
 	return false
-}
-
-func (c *clock) Advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.now = c.now.Add(d)
 }
 
 // fakeOP is a hand-written OpenID Provider: an httptest server that serves a

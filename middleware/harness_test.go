@@ -9,11 +9,10 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
-	"sync"
 	"testing"
-	"time"
 
 	"github.com/oidcrp/oidcrp/client"
+	"github.com/oidcrp/oidcrp/internal/testutil"
 	"github.com/oidcrp/oidcrp/middleware"
 	"github.com/oidcrp/oidcrp/oidctest"
 	"github.com/oidcrp/oidcrp/session"
@@ -26,8 +25,8 @@ type harness struct {
 	sessions *session.Manager
 	auth     *middleware.Auth
 	srv      *httptest.Server
-	clock    *clock
-	slow     chan struct{} // GET /slow answers once it receives
+	clock    *testutil.Clock // the app's; the test provider reads the real one
+	slow     chan struct{}   // GET /slow answers once it receives
 }
 
 type options struct {
@@ -37,27 +36,9 @@ type options struct {
 	scopes   []string
 }
 
-// clock is an adjustable time source for the session manager.
-type clock struct {
-	mu     sync.Mutex // guards offset
-	offset time.Duration
-}
-
-func (c *clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return time.Now().Add(c.offset)
-}
-
-func (c *clock) Advance(d time.Duration) {
-	c.mu.Lock()
-	c.offset += d
-	c.mu.Unlock()
-}
-
 func newHarness(t *testing.T, o options) *harness {
 	t.Helper()
-	h := &harness{clock: &clock{}, slow: make(chan struct{})}
+	h := &harness{clock: testutil.RealClock(), slow: make(chan struct{})}
 	var mux http.Handler = http.NotFoundHandler()
 	h.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { mux.ServeHTTP(w, r) }))
 	t.Cleanup(h.srv.Close)
@@ -153,11 +134,7 @@ func newHarness(t *testing.T, o options) *harness {
 	return h
 }
 
-func ctx(t *testing.T) context.Context {
-	c, cancel := context.WithTimeout(context.Background(), 20*time.Second)
-	t.Cleanup(cancel)
-	return c
-}
+func ctx(t *testing.T) context.Context { return testutil.Context(t) }
 
 // login logs b in through the app and returns the page it lands on.
 func (h *harness) login(t *testing.T, b *oidctest.Browser, returnTo string) *oidctest.Page {

@@ -17,12 +17,12 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	jose "github.com/go-jose/go-jose/v4"
 
+	"github.com/oidcrp/oidcrp/internal/testutil"
 	"github.com/oidcrp/oidcrp/oidctest"
 )
 
@@ -55,25 +55,10 @@ func confidential(id string) oidctest.Client {
 	return oidctest.Client{ID: id, Secret: id + "-secret-0123456789abcdefghijklmnop"}
 }
 
-// clock is a settable Config.Now.
-type clock struct {
-	mu  sync.Mutex // guards now
-	now time.Time
-}
+// clock is the tests' Config.Now, moved by hand.
+type clock = testutil.Clock
 
-func newClock() *clock { return &clock{now: time.Date(2030, 1, 2, 3, 4, 5, 0, time.UTC)} }
-
-func (c *clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.now
-}
-
-func (c *clock) Advance(d time.Duration) {
-	c.mu.Lock()
-	c.now = c.now.Add(d)
-	c.mu.Unlock()
-}
+func newClock() *clock { return testutil.NewClock(time.Date(2030, 1, 2, 3, 4, 5, 0, time.UTC)) }
 
 // reply is an HTTP answer with its body read.
 type reply struct {

@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/oidcrp/oidcrp/internal/testutil"
 	"github.com/oidcrp/oidcrp/session"
 )
 
@@ -363,7 +364,7 @@ func (failingReplay) Use(context.Context, string, time.Time) (bool, error) { ret
 // The replay cache remembers a flow until it would have timed out anyway,
 // by the Manager's clock: even a clock far from the real one stops replays.
 func TestFlowReplayUsesManagerClock(t *testing.T) {
-	clk := &clock{now: time.Date(2001, 2, 3, 4, 5, 6, 0, time.UTC)}
+	clk := testutil.NewClock(time.Date(2001, 2, 3, 4, 5, 6, 0, time.UTC))
 	m := newManager(t, clk, nil)
 	j := newJar(t)
 	state := newState()

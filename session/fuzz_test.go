@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/oidcrp/oidcrp/internal/testutil"
 	"github.com/oidcrp/oidcrp/session"
 )
 
@@ -18,7 +19,7 @@ import (
 // seeded with (possibly in another encoding of the same bytes).
 func FuzzDecodeCookie(f *testing.F) {
 	at := time.Date(2030, 1, 2, 3, 4, 5, 0, time.UTC)
-	clk := &clock{now: at}
+	clk := testutil.NewClock(at)
 	key := bytes.Repeat([]byte{7}, session.KeySize)
 	m, err := session.New(session.Config{Keys: [][]byte{key}, Now: clk.Now})
 	if err != nil {

@@ -12,30 +12,16 @@ import (
 	"testing"
 	"time"
 
+	"github.com/oidcrp/oidcrp/internal/testutil"
 	"github.com/oidcrp/oidcrp/session"
 )
 
-// clock is an injectable clock (Config.Now) that tests advance by hand.
-type clock struct {
-	mu  sync.Mutex // guards now
-	now time.Time
-}
+// clock is the tests' clock (Config.Now), moved by hand.
+type clock = testutil.Clock
 
-// newClock starts at the current time (to the millisecond, the precision
-// sessions keep), so that MemoryStore, which reads the real clock, agrees.
-func newClock() *clock { return &clock{now: time.Now().Truncate(time.Millisecond)} }
-
-func (c *clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.now
-}
-
-func (c *clock) Advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.now = c.now.Add(d)
-}
+// newClock starts at the current time, to the millisecond, the precision
+// sessions keep.
+func newClock() *clock { return testutil.NewClock(time.Now().Truncate(time.Millisecond)) }
 
 // newKey returns a fresh session key.
 func newKey() []byte {

@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/oidcrp/oidcrp/internal/testutil"
 	"github.com/oidcrp/oidcrp/session"
 )
 
@@ -146,7 +147,7 @@ func TestCookieSchemesDoNotMix(t *testing.T) {
 // The Manager's clock sets every time it writes: with a clock far from the
 // real one, cookie lifetimes still follow the configured timeouts.
 func TestManagerUsesItsClock(t *testing.T) {
-	clk := &clock{now: time.Date(2001, 2, 3, 4, 5, 6, 0, time.UTC)}
+	clk := testutil.NewClock(time.Date(2001, 2, 3, 4, 5, 6, 0, time.UTC))
 	m := newManager(t, clk, nil)
 	rec := httptest.NewRecorder()
 	r := httptest.NewRequest(http.MethodGet, "http://app.example/", nil)

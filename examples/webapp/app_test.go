@@ -11,14 +11,11 @@ import (
 	"testing"
 	"time"
 
+	"github.com/oidcrp/oidcrp/internal/testutil"
 	"github.com/oidcrp/oidcrp/oidctest"
 )
 
-func testContext(t *testing.T) context.Context {
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	t.Cleanup(cancel)
-	return ctx
-}
+func testContext(t *testing.T) context.Context { return testutil.Context(t) }
 
 // env is a getenv over a map.
 func env(m map[string]string) func(string) string { return func(k string) string { return m[k] } }
