@@ -9,22 +9,16 @@ import (
 	"time"
 
 	"github.com/oidcrp/oidcrp/discovery"
+	"github.com/oidcrp/oidcrp/internal/testutil"
 	"github.com/oidcrp/oidcrp/oidctest"
 )
 
-// fakeClock is a settable clock.
-type fakeClock struct{ now time.Time }
-
-func (c *fakeClock) Now() time.Time { return c.now }
-
-func newTestVerifier(t *testing.T, edit func(*Config)) (*oidctest.Server, *Verifier, *fakeClock) {
+func newTestVerifier(t *testing.T, edit func(*Config)) (*oidctest.Server, *Verifier, *testutil.Clock) {
 	t.Helper()
-	clock := &fakeClock{now: time.Now()}
+	clock := testutil.NewClock(time.Now())
 	op := oidctest.NewServer(oidctest.Config{Now: clock.Now})
 	t.Cleanup(op.Close)
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	p, err := discovery.New(ctx, discovery.Config{Issuer: op.URL, Now: clock.Now})
+	p, err := discovery.New(testutil.Context(t), discovery.Config{Issuer: op.URL, Now: clock.Now})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -33,7 +27,7 @@ func newTestVerifier(t *testing.T, edit func(*Config)) (*oidctest.Server, *Verif
 	if edit != nil {
 		edit(&cfg)
 	}
-	v, err := New(ctx, cfg)
+	v, err := New(testutil.Context(t), cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -52,13 +46,13 @@ func TestCachedTokenRefusedAfterExpiry(t *testing.T) {
 			if opaque {
 				tok = op.OpaqueAccessToken(o)
 			}
-			exp := time.Unix(clock.now.Add(30*time.Second).Unix(), 0)
+			exp := time.Unix(clock.Now().Add(30*time.Second).Unix(), 0)
 			ctx := context.Background()
 			if _, err := v.VerifyToken(ctx, tok); err != nil {
 				t.Fatal(err)
 			}
 			key := keyOf(tok)
-			if v.cache.get(key, clock.now) == nil {
+			if v.cache.get(key, clock.Now()) == nil {
 				t.Fatal("a valid token was not cached")
 			}
 			// From now on the provider cannot vouch for it: only the cache can.
@@ -67,19 +61,19 @@ func TestCachedTokenRefusedAfterExpiry(t *testing.T) {
 			op.RetireOldKeys()
 			v.provider.KeySet().Refresh(ctx)
 
-			clock.now = exp.Add(999 * time.Millisecond)
+			clock.Set(exp.Add(999 * time.Millisecond))
 			got, err := v.VerifyToken(ctx, tok)
 			if err != nil || got.Expiry.Unix() != exp.Unix() {
 				t.Fatalf("within the second of leeway: %v %+v", err, got)
 			}
-			clock.now = exp.Add(time.Second)
+			clock.Set(exp.Add(time.Second))
 			if v.cache.len() != 1 {
 				t.Fatalf("the entry left the cache (%d entries): this test would prove nothing", v.cache.len())
 			}
 			if _, err := v.VerifyToken(ctx, tok); err == nil {
 				t.Fatal("a cached token was accepted one second after its exp")
 			}
-			if v.cache.get(key, clock.now) != nil {
+			if v.cache.get(key, clock.Now()) != nil {
 				t.Fatal("the cache still serves the entry")
 			}
 		})

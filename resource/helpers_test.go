@@ -9,11 +9,10 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strings"
-	"sync"
 	"testing"
-	"time"
 
 	"github.com/oidcrp/oidcrp/discovery"
+	"github.com/oidcrp/oidcrp/internal/testutil"
 	"github.com/oidcrp/oidcrp/oidctest"
 	"github.com/oidcrp/oidcrp/resource"
 )
@@ -21,30 +20,11 @@ import (
 // origin is the external origin of the API under test.
 const origin = "https://api.example.test"
 
-// clock is a test clock: real time plus an offset the test moves, so that
-// the replay cache, which keeps real time, agrees with it.
-type clock struct {
-	mu     sync.Mutex // guards offset
-	offset time.Duration
-}
+// clock is real time plus an offset the test moves (testutil.RealClock),
+// so that the replay cache, which keeps real time, agrees with it.
+type clock = testutil.Clock
 
-func (c *clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return time.Now().Add(c.offset)
-}
-
-func (c *clock) Advance(d time.Duration) {
-	c.mu.Lock()
-	c.offset += d
-	c.mu.Unlock()
-}
-
-func testContext(t testing.TB) context.Context {
-	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
-	t.Cleanup(cancel)
-	return ctx
-}
+func testContext(t testing.TB) context.Context { return testutil.Context(t) }
 
 // api is a provider and a Verifier of its tokens.
 type api struct {
@@ -57,7 +37,7 @@ type api struct {
 // introspecting as the provider's default client; edit changes its Config.
 func newAPI(t testing.TB, pcfg oidctest.Config, edit func(*resource.Config)) *api {
 	t.Helper()
-	c := &clock{}
+	c := testutil.RealClock()
 	if pcfg.Now == nil {
 		pcfg.Now = c.Now
 	}

@@ -53,3 +53,10 @@ func (c *Clock) Advance(d time.Duration) {
 	c.offset += d
 	c.mu.Unlock()
 }
+
+// Set puts the clock at t; a RealClock stands still from then on.
+func (c *Clock) Set(t time.Time) {
+	c.mu.Lock()
+	c.start, c.offset = t, 0
+	c.mu.Unlock()
+}
