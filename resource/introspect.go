@@ -28,8 +28,9 @@ type introspection struct {
 }
 
 // introspect asks the provider's introspection endpoint about raw (RFC
-// 7662): it must be active, not a refresh token, and its iss, aud, exp, nbf
-// and iat, when present, must pass the same checks as a JWT's. The answer
+// 7662): it must be active, not a refresh token (an answer with neither
+// token_type nor aud is taken for one), and its iss, aud, exp, nbf and iat,
+// when present, must pass the same checks as a JWT's. The answer
 // is kept for at most IntrospectionCacheTime and never past exp. Concurrent
 // requests with the same token share one call.
 func (v *Verifier) introspect(ctx context.Context, raw string, key cacheKey, now time.Time) (*Token, time.Time, error) {
@@ -53,8 +54,15 @@ func (v *Verifier) introspectNow(ctx context.Context, raw string, now time.Time)
 	if !*in.Active {
 		return introspected{}, ErrInactive
 	}
-	if in.TokenType == "refresh_token" {
+	switch {
+	case in.TokenType == "refresh_token":
 		return introspected{}, fmt.Errorf("%w: token_type refresh_token", ErrInvalidTokenType)
+	case in.TokenType == "" && len(in.Audience) == 0:
+		// Nothing tells an access token from a refresh token: some
+		// providers (oidc-provider among them) introspect refresh tokens
+		// too, without token_type or aud. A client's own refresh token
+		// must not pass for an access token to this API.
+		return introspected{}, fmt.Errorf("%w: neither token_type nor aud says it is an access token for this API", ErrInvalidTokenType)
 	}
 	t, err := v.check(&in.atClaims, now, false)
 	if err != nil {

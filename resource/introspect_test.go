@@ -34,6 +34,8 @@ func TestIntrospectionViolations(t *testing.T) {
 		{"expired at the provider", opaque(oidctest.AccessTokenOptions{TTL: -time.Minute}), resource.ErrInactive},
 		{"active but past exp", opaque(oidctest.AccessTokenOptions{Edit: set("exp", now.Add(-time.Minute).Unix())}), resource.ErrExpired},
 		{"a refresh token", opaque(oidctest.AccessTokenOptions{Edit: set("token_type", "refresh_token")}), resource.ErrInvalidTokenType},
+		{"without token_type, with aud", opaque(oidctest.AccessTokenOptions{Edit: del("token_type")}), nil},
+		{"without token_type or aud (a refresh token at oidc-provider)", opaque(oidctest.AccessTokenOptions{Edit: del("token_type", "aud")}), resource.ErrInvalidTokenType},
 		{"other issuer", opaque(oidctest.AccessTokenOptions{Edit: set("iss", "https://evil.example.com")}), resource.ErrInvalidIssuer},
 		{"other audience", opaque(oidctest.AccessTokenOptions{Audience: []string{"https://other.example"}}), resource.ErrInvalidAudience},
 		{"not yet valid", opaque(oidctest.AccessTokenOptions{Edit: set("nbf", now.Add(time.Hour).Unix())}), resource.ErrNotYetValid},
