@@ -213,13 +213,15 @@ func TestCoordinatorHolderDies(t *testing.T) {
 // so no other instance runs fn meanwhile.
 func TestCoordinatorRenewsLock(t *testing.T) {
 	ctx := testContext(t)
-	opts := Options{LockTTL: 600 * time.Millisecond} // renewed every 200ms
+	// Renewed every 500ms: a renewal late by a second (a loaded machine)
+	// still keeps the lock.
+	opts := Options{LockTTL: 1500 * time.Millisecond}
 	a, _, srv := newStore(t, opts)
 	b, _ := storeOn(t, srv, opts)
 	var runs atomic.Int32
 	fn := func(context.Context) ([]byte, error) {
 		n := runs.Add(1)
-		time.Sleep(2 * time.Second) // over three lock lifetimes
+		time.Sleep(5 * time.Second) // over three lock lifetimes
 		return fmt.Appendf(nil, "run %d", n), nil
 	}
 	var va, vb []byte
