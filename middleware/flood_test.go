@@ -67,7 +67,7 @@ func BenchmarkLoginJunkFlowCookies(b *testing.B) {
 	bb := newAuthBench(b)
 	r := httptest.NewRequest("GET", "https://app.example.com/auth/login?return_to=/reports", nil)
 	r.TLS = nil
-	r.Header.Set("Cookie", junkCookies("oidcrp_flow_", 4000))
+	r.Header.Set("Cookie", junkCookies("__Host-oidcrp_flow_", 4000)) // the bench's cookies are Secure
 	login := bb.auth.Login()
 	w := &discard{h: http.Header{}}
 	b.ReportAllocs()
