@@ -171,24 +171,28 @@ func (s *scanner) end() error {
 	return nil
 }
 
-// str reads a string, returning it with its quotes.
+// str reads a string, returning it with its quotes. It jumps from quote
+// to quote (bytes.IndexByte), and a quote after an odd number of
+// backslashes is escaped.
 func (s *scanner) str() ([]byte, bool) {
 	start := s.i
 	if !s.take('"') {
 		return nil, false
 	}
-	for s.i < len(s.b) {
-		switch s.b[s.i] {
-		case '\\':
-			s.i += 2
-		case '"':
-			s.i++
+	for {
+		q := bytes.IndexByte(s.b[s.i:], '"')
+		if q < 0 {
+			return nil, false
+		}
+		s.i += q + 1
+		backslashes := 0
+		for j := s.i - 2; j > start && s.b[j] == '\\'; j-- {
+			backslashes++
+		}
+		if backslashes%2 == 0 {
 			return s.b[start:s.i], true
-		default:
-			s.i++
 		}
 	}
-	return nil, false
 }
 
 // value skips one value: a string, an object or array (its nested strings
@@ -225,9 +229,18 @@ func (s *scanner) value() bool {
 		return false
 	default:
 		start := s.i
-		for s.i < len(s.b) && !strings.ContainsRune(",}] \t\n\r", rune(s.b[s.i])) {
+		for s.i < len(s.b) && !endsLiteral(s.b[s.i]) {
 			s.i++
 		}
 		return s.i > start
 	}
+}
+
+// endsLiteral reports whether c ends a number, true, false or null.
+func endsLiteral(c byte) bool {
+	switch c {
+	case ',', '}', ']', ' ', '\t', '\n', '\r':
+		return true
+	}
+	return false
 }
