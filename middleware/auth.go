@@ -79,6 +79,7 @@ type Auth struct {
 	rp       *client.RP
 	sessions *session.Manager
 	now      func() time.Time
+	claims   claimsCache
 }
 
 // ErrInvalidConfig: a Config field is wrong; the message says which.

@@ -7,7 +7,6 @@ import (
 	"net/http"
 	"sync"
 
-	"github.com/oidcrp/oidcrp/client"
 	"github.com/oidcrp/oidcrp/session"
 )
 
@@ -101,12 +100,13 @@ func (st *requestState) commit() {
 	st.cookie = s
 }
 
-// claimsJSON returns the user's claims as one JSON object, made on first use.
+// claimsJSON returns the user's claims as one JSON object, found on first
+// use (see claimsCache).
 func (st *requestState) claimsJSON() ([]byte, error) {
 	st.mu.Lock()
 	defer st.mu.Unlock()
 	if st.claims == nil {
-		c, err := client.UserClaims(st.sess.IDToken, st.sess.Claims)
+		c, err := st.a.claims.get(st.sess)
 		if err != nil {
 			return nil, err
 		}
