@@ -84,8 +84,12 @@ type authURLPrefix struct {
 // AuthCodeURL returns the URL to send the user to, and the Flow to keep for
 // the callback. Every request carries a fresh state, a nonce and a PKCE S256
 // challenge, for confidential clients too (RFC 9700 section 2.1.1). It fails
-// only for invalid options, with ErrInvalidConfig.
+// only for invalid options, or a client without a RedirectURL, with
+// ErrInvalidConfig.
 func (rp *RP) AuthCodeURL(req AuthRequest) (string, Flow, error) {
+	if rp.cfg.RedirectURL == "" {
+		return "", Flow{}, errNoRedirectURL
+	}
 	if req.MaxAge < 0 {
 		return "", Flow{}, fmt.Errorf("%w: negative MaxAge", ErrInvalidConfig)
 	}

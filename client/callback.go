@@ -92,6 +92,9 @@ func (rp *RP) CheckAuthResponse(query url.Values) (*AuthResponse, error) {
 //   - the ID token is verified with flow's nonce and max_age and the access
 //     token's hash (see VerifyIDToken).
 func (rp *RP) Callback(ctx context.Context, flow Flow, query url.Values) (*Tokens, error) {
+	if rp.cfg.RedirectURL == "" {
+		return nil, errNoRedirectURL
+	}
 	resp, err := rp.CheckAuthResponse(query)
 	if err != nil {
 		return nil, err

@@ -47,7 +47,10 @@ type Config struct {
 	ClientSecret string
 
 	// RedirectURL is the registered redirect URI the provider sends the user
-	// back to (the callback). Required.
+	// back to (the callback). Required for the authorization-code flow
+	// (AuthCodeURL and Callback fail with ErrInvalidConfig without it); a
+	// client that only uses client credentials, the device flow or token
+	// exchange needs none. Native apps set it per login (WithRedirectURL).
 	RedirectURL string
 
 	// Scopes are requested at login. "openid" is added when missing. If nil,
@@ -172,6 +175,19 @@ func redactedKey(k crypto.Signer) string {
 
 const maxClockSkew = 5 * time.Minute
 
+// checkRedirectURL accepts "" (no authorization-code flow) or an absolute
+// http(s) URL without a fragment.
+func checkRedirectURL(s string) error {
+	if s == "" {
+		return nil
+	}
+	u, err := url.Parse(s)
+	if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" || u.Fragment != "" {
+		return fmt.Errorf("%w: RedirectURL %q is not an absolute http(s) URL without a fragment", ErrInvalidConfig, s)
+	}
+	return nil
+}
+
 // normalize validates c and fills in its defaults.
 func (c *Config) normalize() error {
 	bad := func(format string, args ...any) error {
@@ -183,12 +199,8 @@ func (c *Config) normalize() error {
 	if c.Issuer == "" && c.Provider == nil {
 		return bad("Issuer is empty")
 	}
-	if c.RedirectURL == "" {
-		return bad("RedirectURL is empty")
-	}
-	u, err := url.Parse(c.RedirectURL)
-	if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" || u.Fragment != "" {
-		return bad("RedirectURL %q is not an absolute http(s) URL without a fragment", c.RedirectURL)
+	if err := checkRedirectURL(c.RedirectURL); err != nil {
+		return err
 	}
 	if c.AuthMethod == "" {
 		switch {

@@ -26,7 +26,7 @@ func TestConfigValidation(t *testing.T) {
 		{"valid", func(*client.Config) {}, nil},
 		{"no client ID", func(c *client.Config) { c.ClientID = "" }, client.ErrInvalidConfig},
 		{"no issuer", func(c *client.Config) { c.Issuer = "" }, client.ErrInvalidConfig},
-		{"no redirect", func(c *client.Config) { c.RedirectURL = "" }, client.ErrInvalidConfig},
+		{"no redirect (no authorization-code flow)", func(c *client.Config) { c.RedirectURL = "" }, nil},
 		{"relative redirect", func(c *client.Config) { c.RedirectURL = "/cb" }, client.ErrInvalidConfig},
 		{"redirect with fragment", func(c *client.Config) { c.RedirectURL = "https://a/cb#x" }, client.ErrInvalidConfig},
 		{"redirect of another scheme", func(c *client.Config) { c.RedirectURL = "javascript:alert(1)" }, client.ErrInvalidConfig},

@@ -158,7 +158,10 @@ func (e *AuthError) Error() string {
 
 // TokenError is an error response from the token endpoint (RFC 6749 section
 // 5.2). errors.Is(err, ErrInvalidGrant) holds when Code is "invalid_grant",
-// and errors.Is(err, ErrProviderUnavailable) when StatusCode is 5xx.
+// and errors.Is(err, ErrProviderUnavailable) when StatusCode is 5xx; the
+// device flow's and token exchange's codes match their sentinels
+// (ErrAuthorizationPending, ErrSlowDown, ErrAccessDenied,
+// ErrDeviceCodeExpired, ErrInvalidTarget).
 type TokenError struct {
 	Code        string // e.g. "invalid_grant", "invalid_client"; may be empty
 	Description string
@@ -185,7 +188,8 @@ func (e *TokenError) Is(target error) bool {
 	case ErrProviderUnavailable:
 		return e.StatusCode >= 500
 	}
-	return false
+	code, ok := grantErrorCodes[target]
+	return ok && e.Code == code
 }
 
 func (e *TokenError) Unwrap() error { return e.Err }

@@ -18,9 +18,10 @@ import (
 )
 
 // This file is the one place that talks to the authorization server's
-// endpoints that authenticate the client: the token endpoint (code exchange
-// and refresh today; client credentials, device and token exchange grants
-// later) and, through post, revocation (and later PAR and introspection).
+// endpoints that authenticate the client: the token endpoint (code exchange,
+// refresh, client credentials, device and token exchange grants) and,
+// through post, revocation and device authorization (and later PAR and
+// introspection).
 // Each request is built afresh, so that a retry (a DPoP nonce, later) carries
 // a new client assertion and a new proof.
 
@@ -33,6 +34,8 @@ type tokenResponse struct {
 	RefreshToken string
 	Scope        string
 	IDToken      string
+
+	IssuedTokenType string // RFC 8693 section 2.2.1; "" when absent
 }
 
 // tokenRequest sends form to the token endpoint as the client and reads the
@@ -136,6 +139,8 @@ func parseTokenResponse(resp *http.Response, body []byte) (*tokenResponse, error
 		RefreshToken string `json:"refresh_token"`
 		Scope        string `json:"scope"`
 		IDToken      string `json:"id_token"`
+
+		IssuedTokenType string `json:"issued_token_type"`
 		errorBody
 	}
 	if err := json.Unmarshal(body, &r); err != nil {
@@ -159,5 +164,6 @@ func parseTokenResponse(resp *http.Response, body []byte) (*tokenResponse, error
 	return &tokenResponse{
 		AccessToken: r.AccessToken, TokenType: r.TokenType, ExpiresIn: r.ExpiresIn,
 		RefreshToken: r.RefreshToken, Scope: r.Scope, IDToken: r.IDToken,
+		IssuedTokenType: r.IssuedTokenType,
 	}, nil
 }
