@@ -47,7 +47,7 @@ func TestDiscovery(t *testing.T) {
 		{"id_token_signing_alg_values_supported", []string{"ES256"}, true},
 		{"response_types_supported", []string{"code"}, true},
 		{"code_challenge_methods_supported", []string{"S256"}, true},
-		{"grant_types_supported", []string{"authorization_code", "refresh_token"}, true},
+		{"grant_types_supported", []string{"authorization_code", "refresh_token", "client_credentials", oidctest.DeviceGrantType, oidctest.TokenExchangeGrantType}, true},
 		{"token_endpoint_auth_methods_supported", []string{"client_secret_basic", "client_secret_post", "client_secret_jwt", "private_key_jwt", "none"}, true},
 		{"revocation_endpoint_auth_methods_supported", []string{"client_secret_basic", "client_secret_post", "client_secret_jwt", "private_key_jwt", "none"}, true},
 		{"token_endpoint_auth_signing_alg_values_supported", []string{"HS256", "RS256", "PS256", "ES256", "ES384", "EdDSA"}, false},

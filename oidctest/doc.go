@@ -22,6 +22,16 @@
 // break each claim, the type or the signature, and DPoP-bound ones for a
 // DPoPKey, which makes the client's proofs (RFC 9449).
 //
+// Beyond the browser login it serves the client_credentials grant (to
+// confidential clients; the token's sub is the client), the device
+// authorization grant (RFC 8628: a device authorization endpoint, a
+// verification page that approves the code it is given, and
+// ApproveDevice and DenyDevice for tests; Config.DeviceInterval is
+// enforced with slow_down), and token exchange (RFC 8693: a subject access
+// token it issued, or an ID token it signed, for a token of another
+// audience). Registered http redirect URIs on 127.0.0.1 or [::1] match any
+// port (RFC 8252 section 7.3), for native apps' loopback listeners.
+//
 // The token and revocation endpoints authenticate clients by one method
 // each request: client_secret_basic, client_secret_post, none, or a client
 // assertion (RFC 7523): client_secret_jwt, signed with the client's secret,

@@ -18,7 +18,7 @@ func (s *Server) userinfo(w http.ResponseWriter, r *http.Request) {
 		token = r.PostFormValue("access_token")
 	}
 	g := s.accessTokens[token]
-	if g == nil || s.now().After(g.expires) {
+	if g == nil || g.user == nil || s.now().After(g.expires) {
 		w.Header().Set("WWW-Authenticate", `Bearer error="invalid_token"`)
 		oauthError(w, http.StatusUnauthorized, "invalid_token", "access token unknown, expired or revoked")
 		return

@@ -35,7 +35,8 @@ type Hooks struct {
 	IDTokenSigning Signing
 
 	// TokenResponse edits the token endpoint's JSON answer to a successful
-	// grant; grantType is "authorization_code" or "refresh_token".
+	// grant; grantType is "authorization_code", "refresh_token",
+	// "client_credentials", DeviceGrantType or TokenExchangeGrantType.
 	TokenResponse func(grantType string, resp map[string]any)
 
 	// TokenError, if it returns a non-zero status, makes the token

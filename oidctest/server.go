@@ -5,7 +5,6 @@ import (
 	"net"
 	"net/http"
 	"net/url"
-	"slices"
 	"sync"
 	"time"
 
@@ -81,6 +80,16 @@ type Config struct {
 	// (invalid_grant) and counted in Stats.RefreshTokenReuses.
 	RotateRefreshTokens bool
 
+	// DeviceCodeTTL is how long a device code is valid (RFC 8628). If
+	// zero, 10 minutes.
+	DeviceCodeTTL time.Duration
+
+	// DeviceInterval is the device flow's polling interval: advertised in
+	// whole seconds (rounded up) and enforced as is, so that a test may
+	// use milliseconds: a poll sooner than it after the previous one gets
+	// slow_down, and the interval grows by 5 seconds. If zero, 5 seconds.
+	DeviceInterval time.Duration
+
 	// Now returns the current time. If nil, time.Now.
 	Now func() time.Time
 }
@@ -116,6 +125,12 @@ type Stats struct {
 	Introspections     int // introspection requests from authenticated clients
 	EndSessions        int
 	BackchannelLogouts int // logout tokens delivered with a 200 answer
+
+	ClientCredentialsGrants int // client_credentials tokens issued
+	DeviceAuthorizations    int // device codes issued
+	DeviceGrants            int // device codes redeemed
+	SlowDowns               int // device polls answered slow_down
+	TokenExchanges          int // tokens issued by token exchange
 }
 
 // Server is a running test OpenID Provider. Create it with NewServer and
@@ -140,7 +155,9 @@ type Server struct {
 	refreshTokens map[string]*refreshToken
 	sessions      map[string]*opSession // by sid
 	logoutErrors  []error
-	assertionIDs  map[string]time.Time // client ID + "\x00" + jti of client assertions seen, until they expire
+	assertionIDs  map[string]time.Time      // client ID + "\x00" + jti of client assertions seen, until they expire
+	devices       map[string]*deviceRequest // by device code
+	userCodes     map[string]string         // device code by normalized user code
 
 	clientKeys map[string][]jose.JSONWebKey // each client's JWKS, by ID; set by NewServer, then read only
 	minted     map[string]*mintedToken      // by token: AccessToken, OpaqueAccessToken
@@ -158,6 +175,8 @@ type grant struct {
 	sid       string
 	expires   time.Time
 	used      bool
+	audience  []string // of an access token minted for other audiences; nil: the client
+	subject   string   // of an access token whose sub is not user's (client credentials)
 }
 
 type refreshToken struct {
@@ -193,6 +212,12 @@ func NewServer(cfg Config) *Server {
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
+	if cfg.DeviceCodeTTL == 0 {
+		cfg.DeviceCodeTTL = 10 * time.Minute
+	}
+	if cfg.DeviceInterval == 0 {
+		cfg.DeviceInterval = 5 * time.Second
+	}
 	first := newSigningKey(jose.SignatureAlgorithm(cfg.SigningAlg), 0) // panics on an unknown alg, before listening
 	clientKeys := parseClientKeys(cfg.Clients)                         // panics on a bad client, before listening
 	l, err := net.Listen("tcp", "127.0.0.1:0")
@@ -210,6 +235,8 @@ func NewServer(cfg Config) *Server {
 		refreshTokens: make(map[string]*refreshToken),
 		sessions:      make(map[string]*opSession),
 		assertionIDs:  make(map[string]time.Time),
+		devices:       make(map[string]*deviceRequest),
+		userCodes:     make(map[string]string),
 		clientKeys:    clientKeys,
 		minted:        make(map[string]*mintedToken),
 	}
@@ -223,6 +250,8 @@ func NewServer(cfg Config) *Server {
 	s.mux.HandleFunc("GET /end_session", s.endSession)
 	s.mux.HandleFunc("POST /revoke", s.revoke)
 	s.mux.HandleFunc("POST /introspect", s.introspect)
+	s.mux.HandleFunc("POST /device_authorization", s.deviceAuthorization)
+	s.mux.HandleFunc("GET /device", s.devicePage)
 	s.server = &http.Server{Handler: s, ReadHeaderTimeout: 10 * time.Second}
 	go s.server.Serve(l)
 	return s
@@ -290,10 +319,6 @@ func (s *Server) findClient(id string) *Client {
 	return nil
 }
 
-func registered(uris []string, uri string) bool {
-	return len(uris) == 0 || slices.Contains(uris, uri)
-}
-
 func (s *Server) discovery(w http.ResponseWriter, r *http.Request) {
 	doc := map[string]any{
 		"issuer":                                                s.URL,
@@ -304,10 +329,11 @@ func (s *Server) discovery(w http.ResponseWriter, r *http.Request) {
 		"end_session_endpoint":                                  s.URL + "/end_session",
 		"revocation_endpoint":                                   s.URL + "/revoke",
 		"introspection_endpoint":                                s.URL + "/introspect",
+		"device_authorization_endpoint":                         s.URL + "/device_authorization",
 		"scopes_supported":                                      []string{"openid", "profile", "email", "address", "phone", "offline_access"},
 		"response_types_supported":                              []string{"code"},
 		"response_modes_supported":                              []string{"query"},
-		"grant_types_supported":                                 []string{"authorization_code", "refresh_token"},
+		"grant_types_supported":                                 []string{"authorization_code", "refresh_token", "client_credentials", DeviceGrantType, TokenExchangeGrantType},
 		"subject_types_supported":                               []string{"public"},
 		"id_token_signing_alg_values_supported":                 []string{s.cfg.SigningAlg},
 		"token_endpoint_auth_methods_supported":                 authMethods,

@@ -11,7 +11,8 @@ import (
 	"github.com/oidcrp/oidcrp/internal/randstr"
 )
 
-// token is the token endpoint: authorization_code and refresh_token grants.
+// token is the token endpoint: authorization_code, refresh_token,
+// client_credentials, device_code and token-exchange grants.
 func (s *Server) token(w http.ResponseWriter, r *http.Request) {
 	if err := r.ParseForm(); err != nil {
 		oauthError(w, http.StatusBadRequest, "invalid_request", "malformed form")
@@ -36,11 +37,18 @@ func (s *Server) token(w http.ResponseWriter, r *http.Request) {
 	}
 	var resp map[string]any
 	var desc string
+	code := "invalid_grant"
 	switch grantType {
 	case "authorization_code":
 		resp, desc = s.codeGrant(r, client)
 	case "refresh_token":
 		resp, desc = s.refreshGrant(r, client)
+	case "client_credentials":
+		resp, code, desc = s.clientCredentialsGrant(r, client)
+	case DeviceGrantType:
+		resp, code, desc = s.deviceGrant(r, client)
+	case TokenExchangeGrantType:
+		resp, code, desc = s.exchangeGrant(r, client)
 	default:
 		s.stats.FailedGrants++
 		oauthError(w, http.StatusBadRequest, "unsupported_grant_type", grantType)
@@ -48,7 +56,7 @@ func (s *Server) token(w http.ResponseWriter, r *http.Request) {
 	}
 	if resp == nil {
 		s.stats.FailedGrants++
-		oauthError(w, http.StatusBadRequest, "invalid_grant", desc)
+		oauthError(w, http.StatusBadRequest, code, desc)
 		return
 	}
 	if s.hooks.TokenResponse != nil {

@@ -366,7 +366,6 @@ func TestTokenRequestRefusals(t *testing.T) {
 		wantError  string
 	}{
 		{"password grant", "grant_type=password&username=alice&password=x", 400, "unsupported_grant_type"},
-		{"client_credentials grant", "grant_type=client_credentials", 400, "unsupported_grant_type"},
 		{"no grant_type", "code=x", 400, "unsupported_grant_type"},
 		{"malformed form", "grant_type=authorization_code&code=%zz", 400, "invalid_request"},
 	}
