@@ -43,6 +43,22 @@
 // issuer as one string (RFC 7523bis), a random jti, a one-minute lifetime.
 // ParsePrivateKey reads a PEM key; PublicJWKS publishes its public half.
 //
+// Beyond the browser login, every grant of the client role goes through the
+// same token-endpoint request and client authentication, and needs no
+// RedirectURL:
+//   - ClientCredentials and ClientCredentialsSource (RFC 6749 section 4.4):
+//     a service's own token, with scopes, audiences and resources (RFC
+//     8707); the source caches it, renews it within RefreshLeeway of its
+//     expiry, and sends one request at a time however many goroutines ask;
+//   - DeviceAuthorization, DeviceToken and PollDevice (RFC 8628): the
+//     device flow, honouring interval, slow_down, authorization_pending,
+//     access_denied and expired_token, the ID token verified;
+//   - ExchangeToken (RFC 8693): a token for another audience on behalf of
+//     the subject of the token given (ErrInvalidTarget when refused);
+//   - WithRedirectURL: the same client with a per-login redirect URI, for
+//     native apps' loopback listeners (RFC 8252 section 7.3; see the native
+//     package).
+//
 // Each failed check returns its own error (ErrStateMismatch,
 // ErrInvalidNonce, ErrExpired, ...) for errors.Is; provider answers come as
 // *AuthError and *TokenError for errors.As. ErrProviderUnavailable marks
