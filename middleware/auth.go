@@ -112,6 +112,9 @@ func New(cfg Config) (*Auth, error) {
 	// ends at a proxy and the app sees plain HTTP: its cookies must be
 	// Secure, whatever the request says.
 	sessions := cfg.Sessions
+	if cfg.RP.Config().RedirectURL == "" {
+		return nil, fmt.Errorf("%w: RP has no RedirectURL, which the login needs", ErrInvalidConfig)
+	}
 	redirect, err := url.Parse(cfg.RP.Config().RedirectURL)
 	if err != nil {
 		return nil, fmt.Errorf("%w: RP's RedirectURL: %v", ErrInvalidConfig, err)

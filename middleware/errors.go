@@ -30,7 +30,8 @@ func ErrorStatus(err error) int {
 		errors.Is(err, session.ErrInvalid), errors.Is(err, session.ErrExpired), errors.Is(err, session.ErrMalformed),
 		errors.Is(err, session.ErrRevoked):
 		return http.StatusUnauthorized
-	case errors.Is(err, client.ErrProviderUnavailable), errors.Is(err, client.ErrProviderResponse):
+	case errors.Is(err, client.ErrProviderUnavailable), errors.Is(err, client.ErrProviderResponse),
+		errors.Is(err, ErrExchange):
 		return http.StatusBadGateway
 	case errors.Is(err, session.ErrStore):
 		return http.StatusServiceUnavailable

@@ -113,16 +113,21 @@ func (ts *tokenSource) Token() (*oauth2.Token, error) { return ts.st.token(ts.ct
 // it. r must have passed Require or Optional. Errors are ErrLoginEnded,
 // ErrTokenExpired, ErrNoAccessToken (answer 401) or the client package's
 // refresh errors (ErrorStatus maps them).
-func (a *Auth) HTTPClient(r *http.Request) *http.Client {
+//
+// With exchange steps, the token sent is the session's access token
+// exchanged for one of the downstream API (RFC 8693; see Exchange), each
+// step's token the next one's subject; their errors match ErrExchange.
+func (a *Auth) HTTPClient(r *http.Request, exchange ...*Exchange) *http.Client {
 	return &http.Client{
-		Transport: &transport{st: a.state(r.Context()), base: a.cfg.Transport},
+		Transport: &transport{st: a.state(r.Context()), base: a.cfg.Transport, exchange: exchange},
 		Timeout:   30 * time.Second,
 	}
 }
 
 type transport struct {
-	st   *requestState
-	base http.RoundTripper
+	st       *requestState
+	base     http.RoundTripper
+	exchange []*Exchange // applied in order to the session's token
 }
 
 func (t *transport) RoundTrip(req *http.Request) (*http.Response, error) {
@@ -135,6 +140,14 @@ func (t *transport) RoundTrip(req *http.Request) (*http.Response, error) {
 			req.Body.Close()
 		}
 		return nil, err
+	}
+	for _, x := range t.exchange {
+		if tok.AccessToken, err = x.Token(req.Context(), tok.AccessToken); err != nil {
+			if req.Body != nil {
+				req.Body.Close()
+			}
+			return nil, err
+		}
 	}
 	out := req.Clone(req.Context())
 	tok.SetAuthHeader(out)
