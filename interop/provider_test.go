@@ -17,8 +17,9 @@ import (
 const providerDir = "provider"
 
 // clientMetadata is a client registration for oidc-provider, in RFC 7591
-// names. provider.mjs adds the grant types authorization_code and
-// refresh_token and the response type code.
+// names. provider.mjs defaults the grant types to authorization_code and
+// refresh_token, and the response types to code when the code grant is
+// allowed.
 type clientMetadata struct {
 	ClientID                string   `json:"client_id"`
 	ClientSecret            string   `json:"client_secret,omitempty"`
@@ -27,6 +28,10 @@ type clientMetadata struct {
 	RedirectURIs            []string `json:"redirect_uris"`
 	PostLogoutRedirectURIs  []string `json:"post_logout_redirect_uris,omitempty"`
 	BackchannelLogoutURI    string   `json:"backchannel_logout_uri,omitempty"`
+
+	// ApplicationType: "", web; "native" for the CLI (loopback redirect
+	// URIs on any port, RFC 8252 section 7.3).
+	ApplicationType string `json:"application_type,omitempty"`
 
 	// private_key_jwt: the client's public keys, and the one algorithm its
 	// assertions may be signed with.

@@ -14,8 +14,9 @@ import (
 	"time"
 )
 
-// webappBin is the example web app, built once by TestMain.
-var webappBin string
+// webappBin and cliBin are the example web app and CLI, built once by
+// TestMain.
+var webappBin, cliBin string
 
 func TestMain(m *testing.M) {
 	os.Exit(runMain(m))
@@ -41,6 +42,14 @@ func runMain(m *testing.M) int {
 	cmd.Dir = ".."
 	if out, err := cmd.CombinedOutput(); err != nil {
 		fmt.Fprintf(os.Stderr, "interop: go build examples/webapp: %v\n%s", err, out)
+		return 1
+	}
+	cliBin = filepath.Join(dir, "cli")
+	args[2] = cliBin
+	cmd = exec.CommandContext(ctx, "go", append(args, "github.com/oidcrp/oidcrp/examples/cli")...)
+	cmd.Dir = ".."
+	if out, err := cmd.CombinedOutput(); err != nil {
+		fmt.Fprintf(os.Stderr, "interop: go build examples/cli: %v\n%s", err, out)
 		return 1
 	}
 	return m.Run()

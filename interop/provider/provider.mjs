@@ -8,8 +8,9 @@
 //	{
 //	  "port": 40123,             // listens on 127.0.0.1:port; the issuer is http://127.0.0.1:port
 //	  "accessTokenTTL": 5,       // seconds; 0 or absent: 600
-//	  "clients": [ {...} ],      // client metadata (RFC 7591 names); grant and
-//	                             // response types default to code + refresh_token
+//	  "clients": [ {...} ],      // client metadata (RFC 7591 names); grant types
+//	                             // default to code + refresh_token, response types
+//	                             // to code when the code grant is allowed
 //	  "resourceServers": {       // resource indicators (RFC 8707) the provider
 //	    "urn:...": {             // issues access tokens for: their audience,
 //	      "audience": "...",     // scope and format ("jwt" or "opaque")
@@ -18,6 +19,10 @@
 //	    }
 //	  }
 //	}
+//
+// Besides the code flow it serves client credentials, the device flow
+// (RFC 8628) and token exchange (RFC 8693), the last through a grant
+// handler of the suite's own (registerGrantType below).
 //
 // It prints "READY <issuer>" once listening, one "EVENT <json>" line per
 // event the tests may check (grants, back-channel logout, errors), and stops
@@ -56,11 +61,14 @@ const jwks = {
   ],
 };
 
-const clients = (cfg.clients ?? []).map((c) => ({
-  grant_types: ['authorization_code', 'refresh_token'],
-  response_types: ['code'],
-  ...c,
-}));
+const clients = (cfg.clients ?? []).map((c) => {
+  const grantTypes = c.grant_types ?? ['authorization_code', 'refresh_token'];
+  return {
+    grant_types: grantTypes,
+    response_types: grantTypes.includes('authorization_code') ? ['code'] : [],
+    ...c,
+  };
+});
 
 // Every login name is an account: its sub, with profile and email claims
 // derived from it.
@@ -125,7 +133,8 @@ const provider = new Provider(issuer, {
     // The resource-server side (examples/webapp's GET /api/me): access
     // tokens for the resources of cfg.resourceServers, JWT (RFC 9068) or
     // opaque, by client credentials; introspection (RFC 7662); DPoP-bound
-    // tokens (RFC 9449).
+    // tokens (RFC 9449). And the device flow (RFC 8628).
+    deviceFlow: { enabled: true },
     clientCredentials: { enabled: true },
     introspection: { enabled: true },
     dPoP: { enabled: true },
@@ -140,6 +149,46 @@ const provider = new Provider(issuer, {
   },
   fetch: fetchAllowingLoopback,
 });
+
+// Token exchange (RFC 8693), which oidc-provider leaves to the deployment:
+// the subject token must be an access token this provider issued and that
+// is valid; the audience, when given, must be the suite's downstream API,
+// "interop-api" (else invalid_target); the scope must be within the
+// subject token's. The new access token is the subject's, for the
+// requesting client, with the subject's grant (so userinfo answers it).
+const tokenExchange = 'urn:ietf:params:oauth:grant-type:token-exchange';
+const accessTokenType = 'urn:ietf:params:oauth:token-type:access_token';
+provider.registerGrantType(tokenExchange, async (ctx) => {
+  const params = ctx.oidc.params;
+  if (!params.subject_token) throw new errors.InvalidRequest('subject_token is required');
+  if (params.subject_token_type !== accessTokenType) throw new errors.InvalidRequest('unsupported subject_token_type');
+  if (params.requested_token_type && params.requested_token_type !== accessTokenType) {
+    throw new errors.InvalidRequest('unsupported requested_token_type');
+  }
+  const subject = await provider.AccessToken.find(params.subject_token);
+  if (!subject || subject.isExpired) throw new errors.InvalidGrant('subject_token is not a valid access token');
+  if (params.audience && params.audience !== 'interop-api') throw new errors.InvalidTarget('unknown audience');
+  const granted = new Set((subject.scope ?? '').split(' '));
+  const scope = params.scope ? params.scope.split(' ') : [...granted];
+  if (scope.some((sc) => !granted.has(sc))) throw new errors.InvalidScope('scope exceeds the subject token\'s');
+  const token = new provider.AccessToken({
+    accountId: subject.accountId,
+    client: ctx.oidc.client,
+    grantId: subject.grantId,
+    scope: scope.join(' '),
+    gty: 'token_exchange',
+    extra: params.audience ? { exchanged_for: params.audience } : undefined,
+  });
+  const value = await token.save();
+  event('token_exchange.success', { client_id: ctx.oidc.client.clientId, sub: subject.accountId, audience: params.audience });
+  ctx.body = {
+    access_token: value,
+    issued_token_type: accessTokenType,
+    token_type: 'Bearer',
+    expires_in: token.expiration,
+    scope: token.scope,
+  };
+}, ['subject_token', 'subject_token_type', 'actor_token', 'actor_token_type', 'requested_token_type', 'audience', 'scope']);
 
 function event(name, fields) {
   process.stdout.write(`EVENT ${JSON.stringify({ event: name, ...fields })}\n`);
