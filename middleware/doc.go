@@ -21,7 +21,10 @@
 // refresh tokens never see one redeemed twice. Changes to the session are
 // written back on the way out, before the handler's first write. While the
 // provider is down, pages that need only the login keep working; what needs
-// a valid access token fails (502) until it is back.
+// a valid access token fails (502) until it is back. Given an Exchange
+// step, HTTPClient sends a token exchanged for the downstream API's
+// audience instead (RFC 8693), so a handler calls it as the user in one
+// line: auth.HTTPClient(r, downstream).Get(url).
 //
 // Errors map to statuses in one place, ErrorStatus: the browser sees a short
 // safe message, the log sees the error.
