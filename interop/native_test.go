@@ -223,7 +223,10 @@ func (s *nativeStack) loopbackLogin(ctx context.Context, t *testing.T, rp *clien
 	tokens, err := native.Login(ctx, native.LoginConfig{
 		RP:     rp,
 		Output: new(bytes.Buffer),
-		OpenBrowser: func(ctx context.Context, u string) error {
+		// The browser lives on after Login returns: it gets the test's ctx,
+		// not the one Login hands OpenBrowser, which ends with Login and
+		// could cut off the success page mid-read.
+		OpenBrowser: func(_ context.Context, u string) error {
 			wg.Go(func() {
 				b := oidctest.NewBrowser()
 				page, err := b.Get(ctx, u, "Accept", acceptHTML)
