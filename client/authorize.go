@@ -1,6 +1,7 @@
 package client
 
 import (
+	"context"
 	"crypto/rand"
 	"crypto/sha256"
 	"encoding/base64"
@@ -63,6 +64,11 @@ type Flow struct {
 	MaxAge   time.Duration `json:"max_age,omitempty"`
 	IssuedAt time.Time     `json:"issued_at"`
 	ReturnTo string        `json:"return_to,omitempty"`
+
+	// DPoPKey is the login's DPoP key, with Config.DPoP: the code is
+	// bound to it (dpop_jkt), and so are the tokens. The JSON form
+	// redacts it; MarshalBinary keeps it.
+	DPoPKey *DPoPKey `json:"dpop_key,omitempty"`
 }
 
 // reserved are the parameters AuthCodeURL sets itself.
@@ -71,6 +77,7 @@ var reserved = map[string]bool{
 	"state": true, "nonce": true, "code_challenge": true, "code_challenge_method": true,
 	"prompt": true, "max_age": true, "acr_values": true, "login_hint": true,
 	"ui_locales": true, "claims": true, "request": true, "request_uri": true, "response_mode": true,
+	jktParam: true,
 }
 
 // authURLPrefix is the part of the authorization URL that is the same for
@@ -83,10 +90,39 @@ type authURLPrefix struct {
 
 // AuthCodeURL returns the URL to send the user to, and the Flow to keep for
 // the callback. Every request carries a fresh state, a nonce and a PKCE S256
-// challenge, for confidential clients too (RFC 9700 section 2.1.1). It fails
-// only for invalid options, or a client without a RedirectURL, with
-// ErrInvalidConfig.
+// challenge, for confidential clients too (RFC 9700 section 2.1.1), and,
+// with Config.DPoP, the thumbprint of a new DPoP key (dpop_jkt, RFC 9449
+// section 10), the key kept in the Flow. It does no I/O; it fails with
+// ErrInvalidConfig for invalid options or a client without a RedirectURL,
+// and with ErrPARRequired when requests are pushed, which
+// AuthCodeURLContext does.
 func (rp *RP) AuthCodeURL(req AuthRequest) (string, Flow, error) {
+	if rp.pushes() {
+		return "", Flow{}, ErrPARRequired
+	}
+	return rp.authCodeURL(req)
+}
+
+// AuthCodeURLContext is AuthCodeURL for every configuration: when requests
+// are pushed (RFC 9126: Config.PushedAuthorizationRequests, or the
+// provider requires it), it sends the request's parameters to the
+// provider's pushed_authorization_request_endpoint under ctx,
+// authenticated as the client, and returns the authorization endpoint's
+// URL with only client_id and the request_uri the provider gave. A failed
+// push fails with an error matching ErrPAR (a *PARError for the provider's
+// error response), never with an unpushed URL.
+func (rp *RP) AuthCodeURLContext(ctx context.Context, req AuthRequest) (string, Flow, error) {
+	u, flow, err := rp.authCodeURL(req)
+	if err != nil || !rp.pushes() {
+		return u, flow, err
+	}
+	if u, err = rp.push(ctx, u); err != nil {
+		return "", Flow{}, err
+	}
+	return u, flow, nil
+}
+
+func (rp *RP) authCodeURL(req AuthRequest) (string, Flow, error) {
 	if rp.cfg.RedirectURL == "" {
 		return "", Flow{}, errNoRedirectURL
 	}
@@ -158,6 +194,17 @@ func (rp *RP) AuthCodeURL(req AuthRequest) (string, Flow, error) {
 	param("login_hint", req.LoginHint)
 	param("ui_locales", strings.Join(req.UILocales, " "))
 	param("claims", req.Claims)
+	if rp.cfg.ResponseMode != ResponseModeQuery {
+		param("response_mode", rp.cfg.ResponseMode)
+	}
+	if rp.cfg.DPoP {
+		key, err := NewDPoPKey(dpopAlg(p.md.DPoPSigningAlgValuesSupported))
+		if err != nil {
+			return "", Flow{}, err
+		}
+		flow.DPoPKey = key
+		param(jktParam, key.Thumbprint())
+	}
 	if len(req.Extra) > 0 {
 		b.WriteByte('&')
 		b.WriteString(req.Extra.Encode())

@@ -89,6 +89,9 @@ func (rp *RP) CheckAuthResponse(query url.Values) (*AuthResponse, error) {
 //   - an error response yields an *AuthError;
 //   - the code is exchanged: *TokenError, ErrProviderUnavailable, ErrProviderResponse;
 //   - the response must be a Bearer token with an ID token: ErrProviderResponse;
+//     with flow.DPoPKey (Config.DPoP), the code exchange carries a DPoP
+//     proof, and the token must be a DPoP token when the provider
+//     advertises DPoP: ErrDPoPNotBound;
 //   - the ID token is verified with flow's nonce and max_age and the access
 //     token's hash (see VerifyIDToken).
 func (rp *RP) Callback(ctx context.Context, flow Flow, query url.Values) (*Tokens, error) {
@@ -108,16 +111,16 @@ func (rp *RP) Callback(ctx context.Context, flow Flow, query url.Values) (*Token
 	if resp.Code == "" {
 		return nil, ErrMissingCode
 	}
-	tok, err := rp.tokenRequest(ctx, url.Values{
+	tok, err := rp.tokenRequestDPoP(ctx, url.Values{
 		"grant_type":    {"authorization_code"},
 		"code":          {resp.Code},
 		"redirect_uri":  {rp.cfg.RedirectURL},
 		"code_verifier": {flow.Verifier},
-	})
+	}, flow.DPoPKey)
 	if err != nil {
 		return nil, err
 	}
-	tokens, err := rp.newTokens(tok)
+	tokens, err := rp.newBoundTokens(tok, flow.DPoPKey)
 	if err != nil {
 		return nil, err
 	}
@@ -139,28 +142,51 @@ func (rp *RP) Callback(ctx context.Context, flow Flow, query url.Values) (*Token
 // Its String, GoString and LogValue methods redact the tokens.
 type Tokens struct {
 	AccessToken  string
-	TokenType    string    // "Bearer"
+	TokenType    string    // "Bearer", or "DPoP" (see DPoPKey)
 	RefreshToken string    // "" when none was issued
 	Expiry       time.Time // of the access token; zero when the provider did not say
 	Scope        string    // the granted scope, when the provider says (RFC 6749 section 5.1)
 
 	RawIDToken string   // the compact ID token, for id_token_hint at logout
 	IDToken    *IDToken // verified; nil after a refresh that returned no ID token
+
+	// DPoPKey is the key the tokens are bound to (RFC 9449) when
+	// TokenType is "DPoP": refresh them and call APIs with it
+	// (RefreshDPoP, UserInfoDPoP, DPoPRoundTrip). Nil for Bearer tokens.
+	DPoPKey *DPoPKey
 }
 
-// newTokens checks a token response and reads it. The access token's
-// expiry is counted from expires_in by the client's clock (Config.Now), the
-// clock every other check of the client uses.
+// newTokens checks a token response of a Bearer token and reads it. The
+// access token's expiry is counted from expires_in by the client's clock
+// (Config.Now), the clock every other check of the client uses.
 func (rp *RP) newTokens(t *tokenResponse) (*Tokens, error) {
-	if !strings.EqualFold(t.TokenType, "Bearer") {
-		return nil, fmt.Errorf("%w: token_type %q, want Bearer", ErrProviderResponse, t.TokenType)
-	}
+	return rp.newBoundTokens(t, nil)
+}
+
+// newBoundTokens is newTokens for a request that sent DPoP proofs signed
+// with key, when key is not nil: the token must be of type DPoP when the
+// provider advertises DPoP (else ErrDPoPNotBound), and a Bearer token from
+// one that does not is taken unbound (Tokens.DPoPKey nil). A DPoP token
+// without a key is refused: it cannot be used.
+func (rp *RP) newBoundTokens(t *tokenResponse, key *DPoPKey) (*Tokens, error) {
 	tokens := &Tokens{
 		AccessToken:  t.AccessToken,
 		TokenType:    "Bearer",
 		RefreshToken: t.RefreshToken,
 		Scope:        t.Scope,
 		RawIDToken:   t.IDToken,
+	}
+	switch {
+	case key != nil && strings.EqualFold(t.TokenType, "DPoP"):
+		tokens.TokenType, tokens.DPoPKey = "DPoP", key
+	case key != nil && strings.EqualFold(t.TokenType, "Bearer") && len(rp.provider.Metadata().DPoPSigningAlgValuesSupported) > 0:
+		return nil, fmt.Errorf("%w: token_type %q", ErrDPoPNotBound, t.TokenType)
+	case !strings.EqualFold(t.TokenType, "Bearer"):
+		want := "Bearer"
+		if key != nil {
+			want = "DPoP"
+		}
+		return nil, fmt.Errorf("%w: token_type %q, want %s", ErrProviderResponse, t.TokenType, want)
 	}
 	if t.ExpiresIn > 0 {
 		tokens.Expiry = rp.cfg.Now().Add(time.Duration(t.ExpiresIn) * time.Second)

@@ -33,6 +33,26 @@ const (
 	AuthNone AuthMethod = "none"
 )
 
+// PARMode says when authorization requests are pushed (RFC 9126); see
+// Config.PushedAuthorizationRequests.
+type PARMode int
+
+const (
+	// PARWhenRequired pushes when the provider's metadata requires it.
+	PARWhenRequired PARMode = iota
+	// PARAlways pushes every authorization request.
+	PARAlways
+	// PARNever never pushes.
+	PARNever
+)
+
+// Response modes (OAuth 2.0 Multiple Response Type Encoding Practices,
+// OAuth 2.0 Form Post Response Mode), for Config.ResponseMode.
+const (
+	ResponseModeQuery    = "query"
+	ResponseModeFormPost = "form_post"
+)
+
 // Config describes the relying party. It is plain data, safe to copy; its
 // String method and its slog and JSON forms redact ClientSecret.
 type Config struct {
@@ -87,6 +107,33 @@ type Config struct {
 	// an array (RFC 7523bis: an array lets a server that is not the
 	// audience replay the assertion at one that is).
 	AssertionAudienceTokenEndpoint bool
+
+	// PushedAuthorizationRequests says when authorization requests are
+	// pushed to the provider first (RFC 9126, PAR): with PARWhenRequired
+	// (the zero value), when the provider's metadata says
+	// require_pushed_authorization_requests; with PARAlways, always (New
+	// fails when the provider has no pushed_authorization_request_endpoint);
+	// with PARNever, never (New fails when the provider requires it).
+	// Pushed requests need AuthCodeURLContext.
+	PushedAuthorizationRequests PARMode
+
+	// ResponseMode is how the provider returns the authorization response
+	// to RedirectURL: ResponseModeQuery (if empty) in the query of a
+	// redirect, or ResponseModeFormPost in the body of a POST (OAuth 2.0
+	// Form Post Response Mode), which keeps the code out of URLs, logs and
+	// the Referer header. New fails when the provider lists its
+	// response_modes_supported without it.
+	ResponseMode string
+
+	// DPoP binds the tokens of each login to a key pair of its own (RFC
+	// 9449): AuthCodeURL makes the key (ES256, or EdDSA or ES384 when the
+	// provider lists only those in dpop_signing_alg_values_supported),
+	// sends its thumbprint as dpop_jkt and puts the key in the Flow; the
+	// code exchange, refreshes and calls with the access token carry proofs
+	// signed with it (Tokens.DPoPKey). When the provider advertises DPoP,
+	// a token that comes back unbound fails with ErrDPoPNotBound. If false,
+	// Bearer tokens.
+	DPoP bool
 
 	// ClockSkew is the clock difference tolerated when checking exp, nbf, iat
 	// and auth_time. If zero, 1 minute; at most 5 minutes.
@@ -258,6 +305,16 @@ func (c *Config) normalize() error {
 		c.Scopes = []string{"openid", "profile", "email"}
 	} else if !slices.Contains(c.Scopes, "openid") {
 		c.Scopes = append([]string{"openid"}, c.Scopes...)
+	}
+	switch c.ResponseMode {
+	case "":
+		c.ResponseMode = ResponseModeQuery
+	case ResponseModeQuery, ResponseModeFormPost:
+	default:
+		return bad("ResponseMode %q is neither query nor form_post", c.ResponseMode)
+	}
+	if c.PushedAuthorizationRequests < PARWhenRequired || c.PushedAuthorizationRequests > PARNever {
+		return bad("unknown PushedAuthorizationRequests %d", c.PushedAuthorizationRequests)
 	}
 	switch {
 	case c.ClockSkew < 0 || c.ClockSkew > maxClockSkew:

@@ -25,17 +25,26 @@ import (
 // ErrInvalidGrant: the login is over. An unreachable or failing provider
 // gives ErrProviderUnavailable: try again later.
 func (rp *RP) Refresh(ctx context.Context, refreshToken, previousIDToken string) (*Tokens, error) {
+	return rp.RefreshDPoP(ctx, nil, refreshToken, previousIDToken)
+}
+
+// RefreshDPoP is Refresh for tokens bound to key (RFC 9449 section 5): the
+// request carries a proof signed with key, so that the new tokens are bound
+// to the same key, and a token that comes back unbound from a provider
+// that advertises DPoP fails with ErrDPoPNotBound. With a nil key it is
+// Refresh.
+func (rp *RP) RefreshDPoP(ctx context.Context, key *DPoPKey, refreshToken, previousIDToken string) (*Tokens, error) {
 	if refreshToken == "" {
 		return nil, fmt.Errorf("%w: no refresh token", ErrInvalidGrant)
 	}
-	tok, err := rp.tokenRequest(ctx, url.Values{
+	tok, err := rp.tokenRequestDPoP(ctx, url.Values{
 		"grant_type":    {"refresh_token"},
 		"refresh_token": {refreshToken},
-	})
+	}, key)
 	if err != nil {
 		return nil, err
 	}
-	tokens, err := rp.newTokens(tok)
+	tokens, err := rp.newBoundTokens(tok, key)
 	if err != nil {
 		return nil, err
 	}

@@ -23,6 +23,7 @@ type RP struct {
 	ownsProvider bool
 	auth         clientAuth // how the client authenticates, resolved at New
 	authURL      atomic.Pointer[authURLPrefix]
+	nonces       dpopNonces // the DPoP nonce last given by each server
 }
 
 // New returns an RP for cfg, discovering the provider unless cfg.Provider is
@@ -85,6 +86,24 @@ func (rp *RP) checkProvider(md *discovery.Metadata) error {
 	if len(md.TokenEndpointAuthMethodsSupported) > 0 && !md.SupportsAuthMethod(string(rp.cfg.AuthMethod)) {
 		return fmt.Errorf("%w: provider does not support token endpoint auth method %s (it lists %s)",
 			ErrInvalidConfig, rp.cfg.AuthMethod, strings.Join(md.TokenEndpointAuthMethodsSupported, ", "))
+	}
+	if len(md.ResponseModesSupported) > 0 && !slices.Contains(md.ResponseModesSupported, rp.cfg.ResponseMode) {
+		return fmt.Errorf("%w: provider does not support response_mode %s (it lists %s)",
+			ErrInvalidConfig, rp.cfg.ResponseMode, strings.Join(md.ResponseModesSupported, ", "))
+	}
+	switch rp.cfg.PushedAuthorizationRequests {
+	case PARAlways:
+		if md.PushedAuthorizationRequestEndpoint == "" {
+			return fmt.Errorf("%w: PARAlways, and the provider has no pushed_authorization_request_endpoint", ErrInvalidConfig)
+		}
+	case PARNever:
+		if md.RequirePushedAuthorizationRequests {
+			return fmt.Errorf("%w: PARNever, and the provider requires pushed authorization requests", ErrInvalidConfig)
+		}
+	}
+	if rp.cfg.DPoP && dpopAlg(md.DPoPSigningAlgValuesSupported) == "" {
+		return fmt.Errorf("%w: DPoP, and the provider accepts proofs signed with %s only; the client signs ES256, EdDSA or ES384",
+			ErrInvalidConfig, strings.Join(md.DPoPSigningAlgValuesSupported, ", "))
 	}
 	auth, err := newClientAuth(&rp.cfg, md)
 	if err != nil {

@@ -56,26 +56,47 @@ func (rp *RP) tokenRequest(ctx context.Context, form url.Values) (*tokenResponse
 // 2xx answer with its body. Any other answer is classified as tokenRequest
 // says.
 func (rp *RP) post(ctx context.Context, endpoint string, form url.Values) (*http.Response, []byte, error) {
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, endpoint, nil)
-	if err != nil {
-		return nil, nil, fmt.Errorf("%w: endpoint: %v", ErrProviderResponse, err)
+	return rp.postDPoP(ctx, endpoint, form, nil)
+}
+
+// postDPoP is post with a DPoP proof signed by key, when key is not nil
+// (RFC 9449 section 5). A server that answers use_dpop_nonce with a
+// DPoP-Nonce gets the request once more, with a new assertion and a new
+// proof carrying the nonce (section 8).
+func (rp *RP) postDPoP(ctx context.Context, endpoint string, form url.Values, key *DPoPKey) (*http.Response, []byte, error) {
+	for attempt := 0; ; attempt++ {
+		req, err := http.NewRequestWithContext(ctx, http.MethodPost, endpoint, nil)
+		if err != nil {
+			return nil, nil, fmt.Errorf("%w: endpoint: %v", ErrProviderResponse, err)
+		}
+		f := maps.Clone(form) // authenticate adds to it; the caller's stays as it was
+		if err := rp.authenticate(req, f); err != nil {
+			return nil, nil, err
+		}
+		if key != nil {
+			proof, err := rp.proof(key, http.MethodPost, req.URL, "", rp.nonces.get(originOf(req.URL)))
+			if err != nil {
+				return nil, nil, err
+			}
+			req.Header.Set("DPoP", proof)
+		}
+		setForm(req, f)
+		req.Header.Set("Accept", "application/json")
+		resp, body, err := httpx.Send(rp.cfg.HTTPClient, req)
+		if err != nil {
+			return nil, nil, providerError(err)
+		}
+		fresh := key != nil && rp.rememberNonce(req.URL, resp.Header)
+		if resp.StatusCode < 200 || resp.StatusCode > 299 {
+			err := errorResponse(resp, body)
+			var te *TokenError
+			if fresh && attempt == 0 && errors.As(err, &te) && te.Code == "use_dpop_nonce" {
+				continue
+			}
+			return nil, nil, err
+		}
+		return resp, body, nil
 	}
-	form = maps.Clone(form) // authenticate adds to it; the caller's stays as it was
-	if err := rp.authenticate(req, form); err != nil {
-		return nil, nil, err
-	}
-	// Later: a DPoP proof for req (RFC 9449 section 5) goes here, after the
-	// client's authentication and before the body is sealed.
-	setForm(req, form)
-	req.Header.Set("Accept", "application/json")
-	resp, body, err := httpx.Send(rp.cfg.HTTPClient, req)
-	if err != nil {
-		return nil, nil, providerError(err)
-	}
-	if resp.StatusCode < 200 || resp.StatusCode > 299 {
-		return nil, nil, errorResponse(resp, body)
-	}
-	return resp, body, nil
 }
 
 // setForm makes form req's body, re-readable for redirects.

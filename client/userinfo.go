@@ -30,17 +30,47 @@ func (u *UserInfo) RawClaims() []byte { return u.claims }
 // aud, when present, checked. It fails with ErrNoEndpoint,
 // ErrAccessTokenRejected (401), ErrProviderUnavailable or ErrProviderResponse.
 func (rp *RP) UserInfo(ctx context.Context, accessToken, subject string) (*UserInfo, error) {
+	return rp.UserInfoDPoP(ctx, nil, accessToken, subject)
+}
+
+// UserInfoDPoP is UserInfo with an access token bound to key (RFC 9449
+// section 7): "Authorization: DPoP" and a proof signed with key, with the
+// token's hash (ath) and the provider's nonce; a use_dpop_nonce challenge
+// is answered once with a new proof. With a nil key it is UserInfo.
+func (rp *RP) UserInfoDPoP(ctx context.Context, key *DPoPKey, accessToken, subject string) (*UserInfo, error) {
 	md := rp.provider.Metadata()
 	if md.UserinfoEndpoint == "" {
 		return nil, fmt.Errorf("%w: userinfo", ErrNoEndpoint)
 	}
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, md.UserinfoEndpoint, nil)
-	if err != nil {
-		return nil, fmt.Errorf("%w: %v", ErrProviderResponse, err)
+	var (
+		resp *http.Response
+		body []byte
+		err  error
+	)
+	for attempt := 0; attempt < 2; attempt++ {
+		req, rerr := http.NewRequestWithContext(ctx, http.MethodGet, md.UserinfoEndpoint, nil)
+		if rerr != nil {
+			return nil, fmt.Errorf("%w: %v", ErrProviderResponse, rerr)
+		}
+		req.Header.Set("Accept", "application/json, application/jwt")
+		if key == nil {
+			req.Header.Set("Authorization", "Bearer "+accessToken)
+		} else {
+			proof, perr := rp.proof(key, http.MethodGet, req.URL, accessToken, rp.nonces.get(originOf(req.URL)))
+			if perr != nil {
+				return nil, perr
+			}
+			req.Header.Set("Authorization", "DPoP "+accessToken)
+			req.Header.Set("DPoP", proof)
+		}
+		resp, body, err = httpx.Do(rp.cfg.HTTPClient, req)
+		if key == nil || resp == nil || !rp.rememberNonce(req.URL, resp.Header) || resp.StatusCode != http.StatusUnauthorized {
+			break
+		}
+		if code, _ := DPoPError(resp.Header); code != "use_dpop_nonce" {
+			break
+		}
 	}
-	req.Header.Set("Authorization", "Bearer "+accessToken)
-	req.Header.Set("Accept", "application/json, application/jwt")
-	resp, body, err := httpx.Do(rp.cfg.HTTPClient, req)
 	if err != nil {
 		var se *httpx.StatusError
 		if errors.As(err, &se) && (se.StatusCode == http.StatusUnauthorized || se.StatusCode == http.StatusForbidden) {
