@@ -537,7 +537,6 @@ func (rp *RP) DPoPRoundTrip(base http.RoundTripper, req *http.Request, key *DPoP
 // DPoP key (RFC 9449 section 10).
 const jktParam = "dpop_jkt"
 
-
 // tokenRequestDPoP is tokenRequest with DPoP proofs signed by key, when key
 // is not nil.
 func (rp *RP) tokenRequestDPoP(ctx context.Context, form url.Values, key *DPoPKey) (*tokenResponse, error) {
