@@ -48,6 +48,10 @@ func (rp *RP) RefreshDPoP(ctx context.Context, key *DPoPKey, refreshToken, previ
 	if err != nil {
 		return nil, err
 	}
+	if key != nil && tokens.DPoPKey == nil {
+		// The tokens being refreshed are bound: the provider does DPoP.
+		return nil, fmt.Errorf("%w: token_type %q on refresh", ErrDPoPNotBound, tok.TokenType)
+	}
 	if tokens.RefreshToken == "" {
 		tokens.RefreshToken = refreshToken // not rotated: the old one stays valid
 	}

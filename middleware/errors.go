@@ -18,7 +18,9 @@ var errBadReturnTo = errors.New("middleware: return_to is not a local path")
 // ErrorStatus maps an error of a login, logout or refresh to the HTTP
 // status the default error handler answers with: 401 when the user must log
 // in (again), 502 when the provider
-// failed (unreachable, 5xx, or an answer against the protocol), 503 when the
+// failed (unreachable, 5xx, an answer against the protocol, a refused
+// pushed authorization request, a token left unbound when DPoP was asked
+// for), 503 when the
 // session store failed, 403 when the user declined at the provider, 400 for
 // everything the request itself got wrong (forged, replayed or expired
 // callbacks, tokens failing a check), 500 otherwise.
@@ -31,7 +33,7 @@ func ErrorStatus(err error) int {
 		errors.Is(err, session.ErrRevoked):
 		return http.StatusUnauthorized
 	case errors.Is(err, client.ErrProviderUnavailable), errors.Is(err, client.ErrProviderResponse),
-		errors.Is(err, ErrExchange):
+		errors.Is(err, ErrExchange), errors.Is(err, client.ErrPAR):
 		return http.StatusBadGateway
 	case errors.Is(err, session.ErrStore):
 		return http.StatusServiceUnavailable
@@ -41,7 +43,7 @@ func ErrorStatus(err error) int {
 		}
 		return http.StatusBadRequest
 	case errors.Is(err, session.ErrNoFlow), errors.Is(err, session.ErrFlowUsed),
-		errors.Is(err, errBadReturnTo), isProtocolError(err):
+		errors.Is(err, errBadReturnTo), errors.Is(err, errBadCallbackForm), isProtocolError(err):
 		return http.StatusBadRequest
 	default:
 		return http.StatusInternalServerError
@@ -74,6 +76,8 @@ func publicMessage(err error) string {
 		return "This sign-in attempt has expired or was started in another browser. Please sign in again."
 	case errors.Is(err, errBadReturnTo):
 		return "The return address must be a page of this site."
+	case errors.Is(err, client.ErrPAR) && !errors.Is(err, client.ErrProviderUnavailable):
+		return "The identity provider refused the sign-in request. Please try again later."
 	}
 	switch ErrorStatus(err) {
 	case http.StatusBadGateway:

@@ -30,12 +30,14 @@ func (a *Auth) Login() http.Handler {
 			req = a.cfg.AuthRequest(r)
 		}
 		req.ReturnTo = returnTo
-		authURL, flow, err := a.rp.AuthCodeURL(req)
+		// With pushed authorization requests (RFC 9126) this is a request
+		// to the provider; its failure is the login's (ErrorStatus: 502).
+		authURL, flow, err := a.rp.AuthCodeURLContext(r.Context(), req)
 		if err != nil {
 			a.fail(w, r, err)
 			return
 		}
-		var buf [256]byte
+		var buf [320]byte
 		data, _ := flow.AppendBinary(buf[:0])
 		if err := a.sessions.SaveFlow(w, r, session.LoginFlow, flow.State, data); err != nil {
 			a.fail(w, r, err)

@@ -37,7 +37,15 @@ var (
 func (st *requestState) refreshLocked(ctx context.Context) error {
 	a := st.a
 	fresh, err := a.sessions.Refresh(ctx, st.sess, func(ctx context.Context, s *session.Session) (session.Tokens, error) {
-		tokens, err := a.rp.Refresh(ctx, s.RefreshToken, s.IDToken)
+		var key *client.DPoPKey
+		if s.DPoPKey != nil {
+			// The session's key: the new tokens stay bound to it.
+			var err error
+			if key, err = client.ParseDPoPKey(s.DPoPKey); err != nil {
+				return session.Tokens{}, err
+			}
+		}
+		tokens, err := a.rp.RefreshDPoP(ctx, key, s.RefreshToken, s.IDToken)
 		if err != nil {
 			return session.Tokens{}, err
 		}
@@ -86,14 +94,35 @@ func (st *requestState) token(ctx context.Context) (*oauth2.Token, error) {
 			}
 		}
 	}
-	return &oauth2.Token{AccessToken: st.sess.AccessToken, TokenType: "Bearer", Expiry: st.sess.Expiry}, nil
+	tokenType := "Bearer"
+	if st.sess.DPoPKey != nil {
+		tokenType = "DPoP"
+	}
+	return &oauth2.Token{AccessToken: st.sess.AccessToken, TokenType: tokenType, Expiry: st.sess.Expiry}, nil
+}
+
+// dpopKey returns the DPoP key of the session, parsed once per request.
+func (st *requestState) dpopKey() (*client.DPoPKey, error) {
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	if st.dpop == nil {
+		k, err := client.ParseDPoPKey(st.sess.DPoPKey)
+		if err != nil {
+			return nil, err
+		}
+		st.dpop = k
+	}
+	return st.dpop, nil
 }
 
 // TokenSource returns the access token of r's session as an
 // oauth2.TokenSource, refreshed shortly before it expires (see
 // Config.RefreshLeeway) with the session saved on the response. r must have
 // passed Require or Optional. Because oauth2.TokenSource takes no context,
-// the source is bound to r's: use it within the request only.
+// the source is bound to r's: use it within the request only. A
+// DPoP-bound session's token has TokenType "DPoP" and is useless without
+// a proof, which a token source cannot add: call APIs with HTTPClient,
+// which signs one for every request.
 func (a *Auth) TokenSource(r *http.Request) oauth2.TokenSource {
 	return &tokenSource{st: a.state(r.Context()), ctx: r.Context()}
 }
@@ -110,7 +139,11 @@ func (ts *tokenSource) Token() (*oauth2.Token, error) { return ts.st.token(ts.ct
 // outgoing request, over Config.Transport. The token goes only to the
 // origin (scheme, host and port) of the request the client was given: a
 // redirect to another origin, https to http included, is followed without
-// it. r must have passed Require or Optional. Errors are ErrLoginEnded,
+// it. For a DPoP-bound session (client.Config.DPoP) each request carries
+// "Authorization: DPoP" and a fresh proof signed with the session's key,
+// with the token's hash and the server's nonce; a 401 asking for a nonce
+// (use_dpop_nonce) is answered once (see client.RP.DPoPRoundTrip). r must
+// have passed Require or Optional. Errors are ErrLoginEnded,
 // ErrTokenExpired, ErrNoAccessToken (answer 401) or the client package's
 // refresh errors (ErrorStatus maps them).
 //
@@ -141,13 +174,27 @@ func (t *transport) RoundTrip(req *http.Request) (*http.Response, error) {
 		}
 		return nil, err
 	}
-	for _, x := range t.exchange {
-		if tok.AccessToken, err = x.Token(req.Context(), tok.AccessToken); err != nil {
+	if len(t.exchange) > 0 {
+		// The downstream API's token, exchanged for the session's, goes
+		// as a bearer token.
+		for _, x := range t.exchange {
+			if tok.AccessToken, err = x.Token(req.Context(), tok.AccessToken); err != nil {
+				if req.Body != nil {
+					req.Body.Close()
+				}
+				return nil, err
+			}
+		}
+		tok.TokenType = "Bearer"
+	} else if tok.TokenType == "DPoP" {
+		key, err := t.st.dpopKey()
+		if err != nil {
 			if req.Body != nil {
 				req.Body.Close()
 			}
 			return nil, err
 		}
+		return t.st.a.rp.DPoPRoundTrip(t.base, req, key, tok.AccessToken)
 	}
 	out := req.Clone(req.Context())
 	tok.SetAuthHeader(out)

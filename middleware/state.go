@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"sync"
 
+	"github.com/oidcrp/oidcrp/client"
 	"github.com/oidcrp/oidcrp/session"
 )
 
@@ -25,6 +26,7 @@ type requestState struct {
 	sent       bool             // the header is written: no cookie can be set any more
 	refreshErr error            // why the last refresh in this request failed, if it did
 	claims     []byte           // the user's claims as one JSON object, made on first use
+	dpop       *client.DPoPKey  // the session's DPoP key, parsed on first use
 }
 
 type stateKey struct{}
@@ -62,7 +64,7 @@ func (st *requestState) session() *session.Session {
 // back before the header or, once the header is written, kept where the
 // next request of the session finds it.
 func (st *requestState) replace(ctx context.Context, s *session.Session) error {
-	st.sess, st.claims = s, nil
+	st.sess, st.claims = s, nil // the DPoP key stays: a refresh keeps it
 	if !st.sent {
 		return nil // commit writes it
 	}

@@ -124,6 +124,19 @@ func (m *Manager) TakeFlow(w http.ResponseWriter, r *http.Request, kind FlowKind
 	return data, nil
 }
 
+// FlowPending reports whether r carries the cookie of a pending flow for
+// state, without opening or taking it. The middleware's form_post callback
+// asks it to tell a cross-site POST, which browsers send without the
+// SameSite=Lax flow cookie, from one that has it.
+func (m *Manager) FlowPending(r *http.Request, state string) bool {
+	name := m.flowName(state)
+	if name == "" {
+		return false
+	}
+	_, ok := cookieValue(r, m.cookie(r, name).Name)
+	return ok
+}
+
 func (m *Manager) openFlow(name, value string) (kind FlowKind, issued time.Time, state string, data []byte, err error) {
 	var rec []byte
 	if err := m.decode(name, value, &rec); err != nil {

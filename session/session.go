@@ -41,11 +41,22 @@ type Session struct {
 	// nil. The ID token's own are read from IDToken when needed
 	// (client.UserClaims), not stored twice.
 	Claims []byte
+
+	// DPoPKey is the private key the tokens are bound to (RFC 9449), in
+	// client.DPoPKey's compact form (33 to 49 bytes), or nil for Bearer
+	// tokens. It is as secret as the tokens, and sealed with them.
+	DPoPKey []byte
 }
 
 // sessionVersion is the first byte of a marshaled Session. Version 2 adds
 // the issuer; version 1 sessions still decode, without it.
-const sessionVersion = 2
+// sessionVersionDPoP is that of a Session with a DPoP key, which follows
+// the fields of version 2: sessions without one keep version 2, which
+// builds before DPoP read too.
+const (
+	sessionVersion     = 2
+	sessionVersionDPoP = 3
+)
 
 // ErrMalformed is returned when bytes that decrypted fine are not a
 // marshaled Session (or flow record): a bug, or a format from the future.
@@ -58,7 +69,11 @@ func (s *Session) MarshalBinary() ([]byte, error) {
 
 // AppendBinary appends the encoding of s to b.
 func (s *Session) AppendBinary(b []byte) ([]byte, error) {
-	b = append(b, sessionVersion)
+	version := byte(sessionVersion)
+	if s.DPoPKey != nil {
+		version = sessionVersionDPoP
+	}
+	b = append(b, version)
 	b = wire.AppendString(b, s.ID)
 	b = wire.AppendString(b, s.Issuer)
 	b = wire.AppendString(b, s.Subject)
@@ -71,13 +86,16 @@ func (s *Session) AppendBinary(b []byte) ([]byte, error) {
 	b = appendTime(b, s.CreatedAt)
 	b = appendTime(b, s.LastSeen)
 	b = wire.AppendBytes(b, s.Claims)
+	if s.DPoPKey != nil {
+		b = wire.AppendBytes(b, s.DPoPKey)
+	}
 	return b, nil
 }
 
 // size bounds the length of the encoding of s.
 func (s *Session) size() int {
 	return 1 + 7*3 + len(s.ID) + len(s.Issuer) + len(s.Subject) + len(s.SID) + len(s.IDToken) +
-		len(s.AccessToken) + len(s.RefreshToken) + 4*10 + 3 + len(s.Claims)
+		len(s.AccessToken) + len(s.RefreshToken) + 4*10 + 3 + len(s.Claims) + 3 + len(s.DPoPKey)
 }
 
 // UnmarshalBinary decodes what MarshalBinary encoded. It copies data.
@@ -94,7 +112,7 @@ func (s *Session) decodeOwned(buf []byte) error {
 
 func (s *Session) decode(r *wire.Reader) error {
 	version := r.Byte()
-	if version != 1 && version != sessionVersion {
+	if version != 1 && version != sessionVersion && version != sessionVersionDPoP {
 		return ErrMalformed
 	}
 	id := r.String()
@@ -115,6 +133,12 @@ func (s *Session) decode(r *wire.Reader) error {
 		CreatedAt:    readTime(r),
 		LastSeen:     readTime(r),
 		Claims:       r.Bytes(),
+	}
+	if version == sessionVersionDPoP {
+		if s.DPoPKey = r.Bytes(); len(s.DPoPKey) == 0 {
+			*s = Session{}
+			return ErrMalformed
+		}
 	}
 	if r.Err() != nil || r.Len() != 0 {
 		*s = Session{}
@@ -141,9 +165,9 @@ func readTime(r *wire.Reader) time.Time {
 
 // String describes the session without revealing its tokens.
 func (s Session) String() string {
-	return fmt.Sprintf("session.Session{ID:%s Issuer:%q Subject:%q SID:%q IDToken:%s AccessToken:%s RefreshToken:%s Expiry:%s CreatedAt:%s}",
+	return fmt.Sprintf("session.Session{ID:%s Issuer:%q Subject:%q SID:%q IDToken:%s AccessToken:%s RefreshToken:%s DPoPKey:%s Expiry:%s CreatedAt:%s}",
 		redacted(s.ID), s.Issuer, s.Subject, s.SID, redacted(s.IDToken), redacted(s.AccessToken), redacted(s.RefreshToken),
-		s.Expiry.Format(time.RFC3339), s.CreatedAt.Format(time.RFC3339))
+		redacted(string(s.DPoPKey)), s.Expiry.Format(time.RFC3339), s.CreatedAt.Format(time.RFC3339))
 }
 
 // GoString is String, so that %#v redacts too.
