@@ -34,6 +34,11 @@ type options struct {
 	session  session.Config
 	auth     middleware.Config
 	scopes   []string
+	client   func(*client.Config) // edits the RP's config, if set
+
+	// providerClock puts the provider on the harness's clock, for DPoP
+	// proofs (their iat) and access tokens that expire when it advances.
+	providerClock bool
 }
 
 func newHarness(t *testing.T, o options) *harness {
@@ -47,14 +52,21 @@ func newHarness(t *testing.T, o options) *harness {
 		c.BackchannelLogoutURI = h.srv.URL + "/auth/backchannel-logout"
 		o.provider.Clients = []oidctest.Client{c}
 	}
+	if o.providerClock {
+		o.provider.Now = h.clock.Now
+	}
 	h.op = oidctest.NewServer(o.provider)
 	t.Cleanup(h.op.Close)
 	c := h.op.Client()
 	var err error
-	h.rp, err = client.New(ctx(t), client.Config{
+	rpCfg := client.Config{
 		Issuer: h.op.URL, ClientID: c.ID, ClientSecret: c.Secret,
 		RedirectURL: h.srv.URL + "/auth/callback", Scopes: o.scopes, Now: h.clock.Now,
-	})
+	}
+	if o.client != nil {
+		o.client(&rpCfg)
+	}
+	h.rp, err = client.New(ctx(t), rpCfg)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -84,6 +96,7 @@ func newHarness(t *testing.T, o options) *harness {
 	m.Handle("GET /auth/frontchannel-logout", h.auth.FrontchannelLogout())
 	m.Handle("GET /auth/login", h.auth.Login())
 	m.Handle("GET /auth/callback", h.auth.Callback())
+	m.Handle("POST /auth/callback", h.auth.Callback())
 	m.Handle("/auth/logout", h.auth.Logout())
 	m.Handle("/me", h.auth.Require(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		var claims map[string]any

@@ -27,6 +27,17 @@ func (s *Server) authorize(w http.ResponseWriter, r *http.Request) {
 		badRequest(w, "unknown client_id %q", q.Get("client_id"))
 		return
 	}
+	pushed := false
+	if uri := q.Get("request_uri"); uri != "" {
+		// RFC 9126 section 4: the pushed parameters, and no others.
+		p := s.pushed[uri]
+		delete(s.pushed, uri)
+		if p == nil || p.client != client || s.now().After(p.expires) {
+			badRequest(w, "request_uri is unknown, used, expired or another client's")
+			return
+		}
+		q, pushed = p.params, true
+	}
 	redirect := q.Get("redirect_uri")
 	if redirect == "" || !registered(client.RedirectURIs, redirect) {
 		badRequest(w, "redirect_uri %q is not registered", redirect)
@@ -48,13 +59,23 @@ func (s *Server) authorize(w http.ResponseWriter, r *http.Request) {
 		resp.Set("state", state)
 	}
 	resp.Set("iss", s.URL)
+	mode := q.Get("response_mode")
+	if mode != "form_post" {
+		mode = "query"
+	}
 	fail := func(code, desc string) {
 		resp.Set("error", code)
 		resp.Set("error_description", desc)
-		s.finishAuthorize(w, r, redirect, resp)
+		s.finishAuthorize(w, r, redirect, mode, resp)
 	}
 	scope := strings.Fields(q.Get("scope"))
 	switch {
+	case !pushed && (s.cfg.RequirePushedAuthorizationRequests || client.RequirePushedAuthorizationRequests):
+		fail("invalid_request", "pushed authorization requests are required for this client (RFC 9126)")
+		return
+	case q.Get("response_mode") != "" && q.Get("response_mode") != "query" && q.Get("response_mode") != "form_post":
+		fail("invalid_request", "response_mode must be query or form_post")
+		return
 	case q.Get("response_type") != "code":
 		fail("unsupported_response_type", "only response_type=code is supported")
 		return
@@ -89,15 +110,22 @@ func (s *Server) authorize(w http.ResponseWriter, r *http.Request) {
 		authTime:  s.now(),
 		sid:       sess.sid,
 		expires:   s.now().Add(time.Minute),
+		jkt:       q.Get("dpop_jkt"),
 	}
 	s.stats.Authorizations++
 	resp.Set("code", code)
-	s.finishAuthorize(w, r, redirect, resp)
+	s.finishAuthorize(w, r, redirect, mode, resp)
 }
 
-func (s *Server) finishAuthorize(w http.ResponseWriter, r *http.Request, redirect string, resp url.Values) {
+// finishAuthorize sends the authorization response to redirect, in the
+// query of a redirect or, for response_mode form_post, posted by a page.
+func (s *Server) finishAuthorize(w http.ResponseWriter, r *http.Request, redirect, mode string, resp url.Values) {
 	if s.hooks.AuthorizeResponse != nil {
 		s.hooks.AuthorizeResponse(resp)
+	}
+	if mode == "form_post" {
+		formPost(w, redirect, resp)
+		return
 	}
 	redirectWith(w, r, redirect, resp)
 }

@@ -4,10 +4,12 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"html"
 	"io"
 	"net/http"
 	"net/http/cookiejar"
 	"net/url"
+	"regexp"
 	"strings"
 	"time"
 )
@@ -88,6 +90,22 @@ func (b *Browser) Do(req *http.Request, header ...string) (*Page, error) {
 		if err != nil {
 			return nil, err
 		}
+		if form, ok := autoPostForm(req.URL, resp, body); ok {
+			// A page that posts a form by script (form_post responses,
+			// re-posts): submit it, as a browser would, from the page's
+			// origin.
+			if len(hops) >= maxHops {
+				return nil, errors.New("oidctest: too many redirects")
+			}
+			nreq, err := http.NewRequestWithContext(req.Context(), http.MethodPost, form.action, strings.NewReader(form.values.Encode()))
+			if err != nil {
+				return nil, err
+			}
+			nreq.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+			nreq.Header.Set("Origin", req.URL.Scheme+"://"+req.URL.Host)
+			req = nreq
+			continue
+		}
 		loc := resp.Header.Get("Location")
 		if resp.StatusCode < 300 || resp.StatusCode > 399 || loc == "" {
 			return &Page{URL: req.URL, StatusCode: resp.StatusCode, Header: resp.Header, Body: body, Hops: hops}, nil
@@ -141,4 +159,39 @@ func (b *Browser) SetCookie(rawURL string, c *http.Cookie) {
 	if err == nil {
 		b.Jar.SetCookies(u, []*http.Cookie{c})
 	}
+}
+
+// postForm is a form a page posts by script.
+type postForm struct {
+	action string
+	values url.Values
+}
+
+var (
+	formTag     = regexp.MustCompile(`(?i)<form method="post" action="([^"]*)">`)
+	hiddenInput = regexp.MustCompile(`(?i)<input type="hidden" name="([^"]*)" value="([^"]*)">`)
+)
+
+// autoPostForm recognizes the pages that post a form as soon as they load
+// (a 200 HTML page with one form of method post and a script calling
+// submit), such as a form_post authorization response, and returns the
+// form with its hidden fields.
+func autoPostForm(base *url.URL, resp *http.Response, body []byte) (postForm, bool) {
+	if resp.StatusCode != http.StatusOK || !strings.HasPrefix(resp.Header.Get("Content-Type"), "text/html") ||
+		!strings.Contains(string(body), ".submit()") {
+		return postForm{}, false
+	}
+	m := formTag.FindSubmatch(body)
+	if m == nil {
+		return postForm{}, false
+	}
+	action, err := base.Parse(html.UnescapeString(string(m[1])))
+	if err != nil {
+		return postForm{}, false
+	}
+	values := url.Values{}
+	for _, in := range hiddenInput.FindAllSubmatch(body, -1) {
+		values.Add(html.UnescapeString(string(in[1])), html.UnescapeString(string(in[2])))
+	}
+	return postForm{action: action.String(), values: values}, true
 }

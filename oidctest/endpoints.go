@@ -14,14 +14,36 @@ func (s *Server) userinfo(w http.ResponseWriter, r *http.Request) {
 	defer s.mu.Unlock()
 	s.stats.UserInfoRequests++
 	token, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
-	if !ok && r.Method == http.MethodPost {
+	dpopToken, dpop := strings.CutPrefix(r.Header.Get("Authorization"), "DPoP ")
+	if dpop {
+		token = dpopToken
+	}
+	if !ok && !dpop && r.Method == http.MethodPost {
 		token = r.PostFormValue("access_token")
 	}
 	g := s.accessTokens[token]
 	if g == nil || g.user == nil || s.now().After(g.expires) {
+		if dpop {
+			s.dpopResourceError(w, "invalid_token", "access token unknown, expired or revoked")
+			return
+		}
 		w.Header().Set("WWW-Authenticate", `Bearer error="invalid_token"`)
 		oauthError(w, http.StatusUnauthorized, "invalid_token", "access token unknown, expired or revoked")
 		return
+	}
+	if g.jkt != "" || dpop {
+		// RFC 9449 section 7: a bound token only as DPoP, with a proof of
+		// its key.
+		jkt, dpopErr := s.checkDPoP(r, "/userinfo", token)
+		switch {
+		case dpopErr != nil:
+			s.dpopResourceError(w, dpopErr.code, dpopErr.desc)
+			return
+		case !dpop || jkt == "" || jkt != g.jkt:
+			s.dpopResourceError(w, "invalid_token", "the access token is DPoP-bound: send it as DPoP with a proof of its key")
+			return
+		}
+		s.setDPoPNonce(w)
 	}
 	claims := releasedClaims(g.user, g.scope)
 	claims["sub"] = g.user.Subject

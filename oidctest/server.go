@@ -9,6 +9,8 @@ import (
 	"time"
 
 	jose "github.com/go-jose/go-jose/v4"
+
+	"github.com/oidcrp/oidcrp/internal/randstr"
 )
 
 // Client is a client registered at the test provider.
@@ -41,6 +43,12 @@ type Client struct {
 	// the one whose kid the assertion names. NewServer panics on a set that
 	// does not parse or holds a private key.
 	JWKS []byte
+
+	// RequirePushedAuthorizationRequests makes the authorization endpoint
+	// refuse this client's requests that were not pushed (RFC 9126
+	// section 5), without saying so in the discovery document, as
+	// providers with a per-client setting do.
+	RequirePushedAuthorizationRequests bool
 }
 
 // User is an account at the test provider.
@@ -90,6 +98,18 @@ type Config struct {
 	// slow_down, and the interval grows by 5 seconds. If zero, 5 seconds.
 	DeviceInterval time.Duration
 
+	// RequirePushedAuthorizationRequests makes every authorization
+	// request go through the pushed authorization request endpoint (RFC
+	// 9126), and the discovery document say so. The endpoint serves
+	// either way.
+	RequirePushedAuthorizationRequests bool
+
+	// DPoPNonce makes every DPoP proof carry the provider's current nonce
+	// (RFC 9449 section 8): a proof without it, or with an old one, is
+	// answered use_dpop_nonce (400 at the token endpoint, 401 at userinfo)
+	// with the nonce in a DPoP-Nonce header. See RotateDPoPNonce.
+	DPoPNonce bool
+
 	// Now returns the current time. If nil, time.Now.
 	Now func() time.Time
 }
@@ -113,18 +133,22 @@ var DefaultUser = User{
 
 // Stats counts what the provider has served.
 type Stats struct {
-	Authorizations     int // authorization requests answered with a code
-	CodeGrants         int // codes redeemed
-	RefreshGrants      int // refresh tokens redeemed successfully
-	RefreshTokenReuses int // redemptions of a rotated-out refresh token
-	FailedGrants       int // token requests refused
-	ClientAssertions   int // client assertions accepted (client_secret_jwt, private_key_jwt)
-	AssertionReplays   int // client assertions refused because their jti was seen before
-	UserInfoRequests   int
-	Revocations        int
-	Introspections     int // introspection requests from authenticated clients
-	EndSessions        int
-	BackchannelLogouts int // logout tokens delivered with a 200 answer
+	Authorizations      int // authorization requests answered with a code
+	CodeGrants          int // codes redeemed
+	RefreshGrants       int // refresh tokens redeemed successfully
+	RefreshTokenReuses  int // redemptions of a rotated-out refresh token
+	FailedGrants        int // token requests refused
+	ClientAssertions    int // client assertions accepted (client_secret_jwt, private_key_jwt)
+	AssertionReplays    int // client assertions refused because their jti was seen before
+	UserInfoRequests    int
+	Revocations         int
+	Introspections      int // introspection requests from authenticated clients
+	PushedRequests      int // pushed authorization requests accepted (RFC 9126)
+	DPoPProofs          int // DPoP proofs accepted, at the token endpoint and userinfo
+	DPoPNonceChallenges int // proofs answered use_dpop_nonce
+	DPoPReplays         int // proofs refused because their jti was seen before
+	EndSessions         int
+	BackchannelLogouts  int // logout tokens delivered with a 200 answer
 
 	ClientCredentialsGrants int // client_credentials tokens issued
 	DeviceAuthorizations    int // device codes issued
@@ -158,6 +182,9 @@ type Server struct {
 	assertionIDs  map[string]time.Time      // client ID + "\x00" + jti of client assertions seen, until they expire
 	devices       map[string]*deviceRequest // by device code
 	userCodes     map[string]string         // device code by normalized user code
+	pushed        map[string]*pushedRequest // by request_uri
+	dpopNonce     string                    // the current DPoP nonce, with Config.DPoPNonce
+	dpopJTIs      map[string]time.Time      // jti of DPoP proofs seen, until they could no longer be valid
 
 	clientKeys map[string][]jose.JSONWebKey // each client's JWKS, by ID; set by NewServer, then read only
 	minted     map[string]*mintedToken      // by token: AccessToken, OpaqueAccessToken
@@ -177,6 +204,7 @@ type grant struct {
 	used      bool
 	audience  []string // of an access token minted for other audiences; nil: the client
 	subject   string   // of an access token whose sub is not user's (client credentials)
+	jkt       string   // the DPoP key the code (dpop_jkt) and its tokens are bound to; "" for Bearer
 }
 
 type refreshToken struct {
@@ -237,6 +265,9 @@ func NewServer(cfg Config) *Server {
 		assertionIDs:  make(map[string]time.Time),
 		devices:       make(map[string]*deviceRequest),
 		userCodes:     make(map[string]string),
+		pushed:        make(map[string]*pushedRequest),
+		dpopNonce:     randstr.New(16),
+		dpopJTIs:      make(map[string]time.Time),
 		clientKeys:    clientKeys,
 		minted:        make(map[string]*mintedToken),
 	}
@@ -252,6 +283,7 @@ func NewServer(cfg Config) *Server {
 	s.mux.HandleFunc("POST /introspect", s.introspect)
 	s.mux.HandleFunc("POST /device_authorization", s.deviceAuthorization)
 	s.mux.HandleFunc("GET /device", s.devicePage)
+	s.mux.HandleFunc("POST /par", s.par)
 	s.server = &http.Server{Handler: s, ReadHeaderTimeout: 10 * time.Second}
 	go s.server.Serve(l)
 	return s
@@ -332,7 +364,10 @@ func (s *Server) discovery(w http.ResponseWriter, r *http.Request) {
 		"device_authorization_endpoint":                         s.URL + "/device_authorization",
 		"scopes_supported":                                      []string{"openid", "profile", "email", "address", "phone", "offline_access"},
 		"response_types_supported":                              []string{"code"},
-		"response_modes_supported":                              []string{"query"},
+		"response_modes_supported":                              []string{"query", "form_post"},
+		"pushed_authorization_request_endpoint":                 s.URL + "/par",
+		"require_pushed_authorization_requests":                 s.cfg.RequirePushedAuthorizationRequests,
+		"dpop_signing_alg_values_supported":                     dpopAlgs,
 		"grant_types_supported":                                 []string{"authorization_code", "refresh_token", "client_credentials", DeviceGrantType, TokenExchangeGrantType},
 		"subject_types_supported":                               []string{"public"},
 		"id_token_signing_alg_values_supported":                 []string{s.cfg.SigningAlg},

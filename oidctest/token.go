@@ -35,14 +35,20 @@ func (s *Server) token(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
+	jkt, dpopErr := s.checkDPoP(r, "/token", "")
+	if dpopErr != nil {
+		s.stats.FailedGrants++
+		s.dpopTokenError(w, dpopErr)
+		return
+	}
 	var resp map[string]any
 	var desc string
 	code := "invalid_grant"
 	switch grantType {
 	case "authorization_code":
-		resp, desc = s.codeGrant(r, client)
+		resp, desc = s.codeGrant(r, client, jkt)
 	case "refresh_token":
-		resp, desc = s.refreshGrant(r, client)
+		resp, desc = s.refreshGrant(r, client, jkt)
 	case "client_credentials":
 		resp, code, desc = s.clientCredentialsGrant(r, client)
 	case DeviceGrantType:
@@ -62,11 +68,17 @@ func (s *Server) token(w http.ResponseWriter, r *http.Request) {
 	if s.hooks.TokenResponse != nil {
 		s.hooks.TokenResponse(grantType, resp)
 	}
+	if jkt != "" {
+		s.setDPoPNonce(w)
+	}
 	w.Header().Set("Cache-Control", "no-store")
 	writeJSON(w, http.StatusOK, resp)
 }
 
-func (s *Server) codeGrant(r *http.Request, client *Client) (map[string]any, string) {
+// codeGrant redeems a code. jkt is the thumbprint of the request's DPoP
+// proof's key, if it had one: the tokens are bound to it, and it must be
+// the key the authorization request named (dpop_jkt), if it named one.
+func (s *Server) codeGrant(r *http.Request, client *Client, jkt string) (map[string]any, string) {
 	code := r.PostForm.Get("code")
 	g := s.codes[code]
 	switch {
@@ -82,14 +94,19 @@ func (s *Server) codeGrant(r *http.Request, client *Client) (map[string]any, str
 		return nil, "redirect_uri differs from the authorization request's"
 	case !pkceMatches(r.PostForm.Get("code_verifier"), g.challenge):
 		return nil, "code_verifier does not match code_challenge"
+	case g.jkt != "" && g.jkt != jkt:
+		return nil, "the code is bound to another DPoP key (dpop_jkt)"
 	}
+	g.jkt = jkt
 	g.used = true
 	s.stats.CodeGrants++
 	issueRefresh := s.cfg.AlwaysIssueRefreshToken || slices.Contains(g.scope, "offline_access")
 	return s.issue(g, g.nonce, issueRefresh), ""
 }
 
-func (s *Server) refreshGrant(r *http.Request, client *Client) (map[string]any, string) {
+// refreshGrant redeems a refresh token; one issued with DPoP-bound tokens
+// is bound to their key, and needs a proof signed with it.
+func (s *Server) refreshGrant(r *http.Request, client *Client, jkt string) (map[string]any, string) {
 	rt := s.refreshTokens[r.PostForm.Get("refresh_token")]
 	switch {
 	case rt == nil:
@@ -103,6 +120,8 @@ func (s *Server) refreshGrant(r *http.Request, client *Client) (map[string]any, 
 		return nil, "refresh token issued to another client"
 	case s.sessions[rt.grant.sid] == nil:
 		return nil, "session ended at the provider"
+	case rt.grant.jkt != "" && rt.grant.jkt != jkt:
+		return nil, "the refresh token is bound to another DPoP key, or the request has no proof"
 	}
 	s.stats.RefreshGrants++
 	resp := s.issue(rt.grant, "", s.cfg.RotateRefreshTokens)
@@ -117,7 +136,7 @@ func (s *Server) refreshGrant(r *http.Request, client *Client) (map[string]any, 
 func (s *Server) issue(g *grant, nonce string, refresh bool) map[string]any {
 	now := s.now()
 	key := s.keys[len(s.keys)-1]
-	at := key.sign(map[string]any{
+	atClaims := map[string]any{
 		"iss":       s.URL,
 		"sub":       g.user.Subject,
 		"aud":       g.client.ID,
@@ -126,8 +145,14 @@ func (s *Server) issue(g *grant, nonce string, refresh bool) map[string]any {
 		"iat":       now.Unix(),
 		"exp":       now.Add(s.cfg.AccessTokenTTL).Unix(),
 		"jti":       randstr.New(16),
-	}, "at+jwt")
-	s.accessTokens[at] = &grant{client: g.client, user: g.user, scope: g.scope, sid: g.sid, expires: now.Add(s.cfg.AccessTokenTTL)}
+	}
+	tokenType := "Bearer"
+	if g.jkt != "" {
+		atClaims["cnf"] = map[string]any{"jkt": g.jkt} // RFC 9449 section 6.1
+		tokenType = "DPoP"
+	}
+	at := key.sign(atClaims, "at+jwt")
+	s.accessTokens[at] = &grant{client: g.client, user: g.user, scope: g.scope, sid: g.sid, expires: now.Add(s.cfg.AccessTokenTTL), jkt: g.jkt}
 
 	claims := map[string]any{
 		"iss":       s.URL,
@@ -150,7 +175,7 @@ func (s *Server) issue(g *grant, nonce string, refresh bool) map[string]any {
 	}
 	resp := map[string]any{
 		"access_token": at,
-		"token_type":   "Bearer",
+		"token_type":   tokenType,
 		"expires_in":   int(s.cfg.AccessTokenTTL.Seconds()),
 		"id_token":     s.signIDToken(key, claims, g.client),
 		"scope":        strings.Join(g.scope, " "),
