@@ -107,7 +107,11 @@ func (rp *RP) push(ctx context.Context, authURL string) (string, error) {
 	if err != nil {
 		var te *TokenError
 		if errors.As(err, &te) {
-			return "", &PARError{Code: te.Code, Description: te.Description, URI: te.URI, StatusCode: te.StatusCode, Err: te.Err}
+			pe := &PARError{Code: te.Code, Description: te.Description, URI: te.URI, StatusCode: te.StatusCode, Err: te.Err}
+			if errors.Is(err, ErrProviderResponse) { // a 4xx without an error code
+				return "", fmt.Errorf("%w: %w", ErrProviderResponse, pe)
+			}
+			return "", pe
 		}
 		return "", fmt.Errorf("%w: %w", ErrPAR, err)
 	}

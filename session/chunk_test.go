@@ -253,4 +253,26 @@ func TestReferenceCookieSize(t *testing.T) {
 	if got, err := m.Load(j.request("https://app.example/")); err != nil || !sameSession(got, s) {
 		t.Errorf("Load = %v, %v", got, err)
 	}
+
+	// With a DPoP key (ES256: an algorithm byte and a 32-byte scalar, as
+	// client.DPoPKey.MarshalBinary writes it): 45 bytes more, still one
+	// cookie, its Set-Cookie header well under the browsers' 4096 bytes.
+	// (The 3,100-byte target is the Bearer session's.)
+	s.DPoPKey = append([]byte{1}, []byte(randomText(32))...)
+	rec = httptest.NewRecorder()
+	if err := m.Create(rec, j.request("https://app.example/"), s); err != nil {
+		t.Fatal(err)
+	}
+	if headers := rec.Header()["Set-Cookie"]; len(headers) != 1 {
+		t.Fatalf("reference session with a DPoP key in %d cookies, want 1", len(headers))
+	}
+	j.update(rec)
+	withKey := j.cookies["__Host-oidcrp_session"]
+	t.Logf("with a DPoP key: cookie value %d bytes (+%d)", len(withKey), len(withKey)-len(value))
+	if len(withKey) > len(value)+48 || len(rec.Header()["Set-Cookie"][0]) > 3300 {
+		t.Errorf("cookie value with a DPoP key is %d bytes (Set-Cookie %d), want at most %d (3300)", len(withKey), len(rec.Header()["Set-Cookie"][0]), len(value)+48)
+	}
+	if got, err := m.Load(j.request("https://app.example/")); err != nil || !sameSession(got, s) {
+		t.Errorf("Load with a DPoP key = %v, %v", got, err)
+	}
 }
