@@ -53,6 +53,10 @@ func newApp(ctx context.Context, cfg config, logger *slog.Logger) (*app, error) 
 		RedirectURL:  cfg.redirectURL,
 		Scopes:       cfg.scopes,
 		AuthMethod:   cfg.authMethod,
+
+		PushedAuthorizationRequests: cfg.par,
+		ResponseMode:                cfg.responseMode,
+		DPoP:                        cfg.dpop,
 	}
 	if cfg.authMethod == client.AuthPrivateKeyJWT {
 		clientCfg.PrivateKey, clientCfg.PrivateKeyID = cfg.privateKey, cfg.privateKeyID
@@ -99,6 +103,9 @@ func newApp(ctx context.Context, cfg config, logger *slog.Logger) (*app, error) 
 	mux.Handle("GET /{$}", a.auth.PostLogout(a.auth.Optional(http.HandlerFunc(home))))
 	mux.Handle("GET /auth/login", a.auth.Login())
 	mux.Handle("GET /auth/callback", a.auth.Callback())
+	if cfg.responseMode == client.ResponseModeFormPost {
+		mux.Handle("POST /auth/callback", a.auth.Callback())
+	}
 	mux.Handle("GET /auth/logout", a.auth.Logout())
 	mux.Handle("POST /auth/logout", a.auth.Logout())
 	mux.Handle("POST /auth/backchannel-logout", a.auth.BackchannelLogout())
@@ -109,8 +116,15 @@ func newApp(ctx context.Context, cfg config, logger *slog.Logger) (*app, error) 
 	mux.Handle("GET /api/me", api) // access tokens, or the session (api.go)
 	// Browsers' cross-origin POSTs (a forged logout form on another site)
 	// are refused; the provider's back-channel POSTs carry no browser
-	// headers and pass.
-	a.Handler = http.NewCrossOriginProtection().Handler(mux)
+	// headers and pass. With form_post, the provider's page posts the
+	// authorization response cross-origin: that one route and method is
+	// let through, its state (checked against the login's flow cookie)
+	// being its CSRF defence.
+	cop := http.NewCrossOriginProtection()
+	if cfg.responseMode == client.ResponseModeFormPost {
+		cop.AddInsecureBypassPattern("POST /auth/callback")
+	}
+	a.Handler = cop.Handler(mux)
 	return a, nil
 }
 
@@ -162,6 +176,7 @@ func startEmbeddedProvider(cfg config) *oidctest.Server {
 			},
 		}},
 		RotateRefreshTokens: true,
+		DPoPNonce:           cfg.dpop, // nonces too, as strict providers ask
 	})
 }
 

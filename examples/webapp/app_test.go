@@ -148,6 +148,10 @@ func TestStartupErrors(t *testing.T) {
 		d["token_endpoint_auth_methods_supported"] = []string{"client_secret_basic"}
 	}})
 	keys := writeKeys(t)
+	noPAR := hooked(t, func(d map[string]any) { delete(d, "pushed_authorization_request_endpoint") })
+	parOnly := hooked(t, func(d map[string]any) { d["require_pushed_authorization_requests"] = true })
+	queryOnly := hooked(t, func(d map[string]any) { d["response_modes_supported"] = []string{"query"} })
+	rsaDPoP := hooked(t, func(d map[string]any) { d["dpop_signing_alg_values_supported"] = []string{"RS256"} })
 	tests := map[string]map[string]string{
 		"unknown auth method":             {"OIDC_AUTH_METHOD": "tls_client_auth"},
 		"auth method in capitals":         {"OIDC_AUTH_METHOD": "PRIVATE_KEY_JWT", "OIDC_PRIVATE_KEY_FILE": keys["ec"]},
@@ -165,14 +169,22 @@ func TestStartupErrors(t *testing.T) {
 		"key ID without a key":            {"OIDC_PRIVATE_KEY_ID": "k1"},
 		"provider without the method": {"OIDC_ISSUER": basicOnly.URL, "OIDC_CLIENT_ID": "c",
 			"OIDC_AUTH_METHOD": "private_key_jwt", "OIDC_PRIVATE_KEY_FILE": keys["ec"]},
-		"issuer mismatch":      {"OIDC_ISSUER": liar.URL, "OIDC_CLIENT_ID": "c"},
-		"unreachable provider": {"OIDC_ISSUER": down.URL, "OIDC_CLIENT_ID": "c"},
-		"no client ID":         {"OIDC_ISSUER": op.URL},
-		"malformed keys":       {"SESSION_KEYS": "not base64!"},
-		"short key":            {"SESSION_KEYS": "c2hvcnQ="},
-		"bad listen address":   {"LISTEN_ADDR": "nowhere"},
-		"bad redirect URL":     {"OIDC_REDIRECT_URL": "/relative"},
-		"http issuer":          {"OIDC_ISSUER": "http://op.example.com", "OIDC_CLIENT_ID": "c"},
+		"issuer mismatch":                  {"OIDC_ISSUER": liar.URL, "OIDC_CLIENT_ID": "c"},
+		"unreachable provider":             {"OIDC_ISSUER": down.URL, "OIDC_CLIENT_ID": "c"},
+		"no client ID":                     {"OIDC_ISSUER": op.URL},
+		"malformed keys":                   {"SESSION_KEYS": "not base64!"},
+		"short key":                        {"SESSION_KEYS": "c2hvcnQ="},
+		"bad listen address":               {"LISTEN_ADDR": "nowhere"},
+		"bad redirect URL":                 {"OIDC_REDIRECT_URL": "/relative"},
+		"http issuer":                      {"OIDC_ISSUER": "http://op.example.com", "OIDC_CLIENT_ID": "c"},
+		"OIDC_PAR not a boolean":           {"OIDC_PAR": "yes"},
+		"OIDC_PAR in capitals":             {"OIDC_PAR": "TRUE"},
+		"OIDC_RESPONSE_MODE unknown":       {"OIDC_RESPONSE_MODE": "fragment"},
+		"OIDC_DPOP not a boolean":          {"OIDC_DPOP": "1"},
+		"OIDC_PAR true without endpoint":   {"OIDC_ISSUER": noPAR.URL, "OIDC_CLIENT_ID": "c", "OIDC_PAR": "true"},
+		"OIDC_PAR false, provider insists": {"OIDC_ISSUER": parOnly.URL, "OIDC_CLIENT_ID": "c", "OIDC_PAR": "false"},
+		"form_post not supported":          {"OIDC_ISSUER": queryOnly.URL, "OIDC_CLIENT_ID": "c", "OIDC_RESPONSE_MODE": "form_post"},
+		"OIDC_DPOP, provider's algorithms": {"OIDC_ISSUER": rsaDPoP.URL, "OIDC_CLIENT_ID": "c", "OIDC_DPOP": "true"},
 	}
 	for name, vars := range tests {
 		t.Run(name, func(t *testing.T) {
@@ -378,4 +390,44 @@ func concurrentGets(t *testing.T, b *oidctest.Browser, url string, n int) []int 
 	}
 	wg.Wait()
 	return statuses
+}
+
+// hooked starts a provider whose discovery document edit changes.
+func hooked(t *testing.T, edit func(map[string]any)) *oidctest.Server {
+	op := oidctest.NewServer(oidctest.Config{})
+	t.Cleanup(op.Close)
+	op.SetHooks(oidctest.Hooks{Discovery: edit})
+	return op
+}
+
+// TestPARFormPostDPoP: OIDC_PAR, OIDC_RESPONSE_MODE=form_post and
+// OIDC_DPOP together, against the embedded provider (which then asks for
+// DPoP nonces): login, /me and /userinfo work; the front channel carried
+// only client_id and request_uri; the callback's POST came from the
+// provider's origin and passed the cross-origin protection, while a
+// cross-origin POST elsewhere is still refused.
+func TestPARFormPostDPoP(t *testing.T) {
+	app := startApp(t, map[string]string{"OIDC_PAR": "true", "OIDC_RESPONSE_MODE": "form_post", "OIDC_DPOP": "true",
+		"OIDC_SCOPES": "openid profile email offline_access"})
+	b := oidctest.NewBrowser()
+	p, err := b.Get(testContext(t), app+"/auth/login?return_to=/me")
+	if err != nil || p.StatusCode != http.StatusOK || !strings.Contains(string(p.Body), `"sub":"demo"`) {
+		t.Fatalf("login: %v %v", p, err)
+	}
+	var sawPushed, sawPost bool
+	for _, hop := range p.Hops {
+		sawPushed = sawPushed || strings.Contains(hop, "/authorize?client_id=") && strings.Contains(hop, "&request_uri=")
+		sawPost = sawPost || hop == app+"/auth/callback"
+	}
+	if !sawPushed || !sawPost {
+		t.Fatalf("hops %v: want a pushed request and a POSTed callback", p.Hops)
+	}
+	var info map[string]any
+	if status := get(t, b, app+"/userinfo", &info); status != http.StatusOK || info["sub"] != "demo" {
+		t.Fatalf("/userinfo: %d %v", status, info)
+	}
+	p, err = b.PostForm(testContext(t), app+"/auth/logout", nil, "Origin", "http://evil.example")
+	if err != nil || p.StatusCode != http.StatusForbidden {
+		t.Fatalf("cross-origin logout POST: %v %v", p, err)
+	}
 }

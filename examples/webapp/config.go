@@ -35,6 +35,10 @@ type config struct {
 	jwks         []byte             // privateKey's public half, served at /auth/jwks.json; nil without a key
 
 	api apiConfig // GET /api/me (api.go)
+
+	par          client.PARMode // OIDC_PAR
+	responseMode string         // OIDC_RESPONSE_MODE: query or form_post
+	dpop         bool           // OIDC_DPOP
 }
 
 // configFromEnv reads and checks the configuration; its errors are one
@@ -73,6 +77,9 @@ func configFromEnv(getenv func(string) string) (config, error) {
 		return config{}, errors.New("OIDC_CLIENT_ID is required when OIDC_ISSUER is set")
 	}
 	if err := cfg.clientAuthFromEnv(getenv); err != nil {
+		return config{}, err
+	}
+	if err := cfg.requestsFromEnv(getenv); err != nil {
 		return config{}, err
 	}
 	if keys := getenv("SESSION_KEYS"); keys != "" {
@@ -160,6 +167,39 @@ func (cfg *config) clientAuthFromEnv(getenv func(string) string) error {
 		return fmt.Errorf("OIDC_AUTH_METHOD %s does not use OIDC_CLIENT_SECRET: unset it", cfg.authMethod)
 	case cfg.authMethod == client.AuthPrivateKeyJWT && cfg.privateKey == nil:
 		return errors.New("OIDC_AUTH_METHOD private_key_jwt needs OIDC_PRIVATE_KEY_FILE")
+	}
+	return nil
+}
+
+// requestsFromEnv reads how authorization requests are made and tokens
+// bound: OIDC_PAR (unset: push when the provider requires it; true:
+// always; false: never), OIDC_RESPONSE_MODE (query, the default, or
+// form_post) and OIDC_DPOP (true binds the tokens to a key per login).
+func (cfg *config) requestsFromEnv(getenv func(string) string) error {
+	switch v := getenv("OIDC_PAR"); v {
+	case "":
+		cfg.par = client.PARWhenRequired
+	case "true":
+		cfg.par = client.PARAlways
+	case "false":
+		cfg.par = client.PARNever
+	default:
+		return fmt.Errorf("OIDC_PAR %q is neither true nor false (unset: push when the provider requires it)", v)
+	}
+	switch v := getenv("OIDC_RESPONSE_MODE"); v {
+	case "", client.ResponseModeQuery:
+		cfg.responseMode = client.ResponseModeQuery
+	case client.ResponseModeFormPost:
+		cfg.responseMode = v
+	default:
+		return fmt.Errorf("OIDC_RESPONSE_MODE %q is neither query nor form_post", v)
+	}
+	switch v := getenv("OIDC_DPOP"); v {
+	case "", "false":
+	case "true":
+		cfg.dpop = true
+	default:
+		return fmt.Errorf("OIDC_DPOP %q is neither true nor false", v)
 	}
 	return nil
 }

@@ -20,6 +20,12 @@
 //	                               PKCS#1 RSA, SEC1 EC), published at
 //	                               /auth/jwks.json
 //	OIDC_PRIVATE_KEY_ID            the key's kid; default its RFC 7638 thumbprint
+//	OIDC_PAR                       unset: push authorization requests (RFC 9126)
+//	                               when the provider requires it; true: always
+//	                               (start-up fails without a PAR endpoint);
+//	                               false: never
+//	OIDC_RESPONSE_MODE             query (default) or form_post
+//	OIDC_DPOP                      true: bind tokens to a key per login (RFC 9449)
 //	OIDC_REDIRECT_URL              default http://<LISTEN_ADDR>/auth/callback
 //	OIDC_SCOPES                    default "openid profile email"
 //	OIDC_POST_LOGOUT_REDIRECT_URL  default http://<LISTEN_ADDR>/
@@ -38,7 +44,8 @@
 //	OIDC_API_INTROSPECTION_CACHE   how long an introspected token's answer is
 //	                               reused (the revocation delay); default 60s
 //
-// Routes: GET / (public), GET /auth/login?return_to=, GET /auth/callback,
+// Routes: GET / (public), GET /auth/login?return_to=, GET /auth/callback
+// (and POST with OIDC_RESPONSE_MODE=form_post),
 // GET (a confirmation page) and POST /auth/logout, POST
 // /auth/backchannel-logout, GET /auth/frontchannel-logout, GET /me (JSON,
 // protected), GET /userinfo (the provider's userinfo, protected), GET
