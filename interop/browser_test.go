@@ -66,8 +66,9 @@ func startChromium(t *testing.T, path string) context.Context {
 		chromedp.Flag("disable-component-update", true),
 		chromedp.Flag("disable-sync", true),
 		// No network but the loopback: the provider's pages @import web
-		// fonts, which must fail at once rather than time out.
-		chromedp.Flag("host-resolver-rules", "MAP * ~NOTFOUND , EXCLUDE 127.0.0.1"),
+		// fonts, which must fail at once rather than time out. localhost
+		// is another site than 127.0.0.1, for the cross-site tests.
+		chromedp.Flag("host-resolver-rules", "MAP * ~NOTFOUND , EXCLUDE 127.0.0.1 , EXCLUDE localhost"),
 		chromedp.UserDataDir(profile),
 		chromedp.Env("TMPDIR="+tmp),
 		chromedp.WindowSize(1024, 768),

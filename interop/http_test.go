@@ -125,34 +125,7 @@ func TestHTTPRefreshPastExpiry(t *testing.T) {
 				t.Fatalf("authorization_code grants: %+v, want 1", codes)
 			}
 
-			for round := 1; round <= 2; round++ {
-				// Past the access token's expiry, counted from the login:
-				// the app must refresh, whatever its leeway.
-				wait := time.Until(loggedIn.Add(time.Duration(round*ttl)*time.Second + 1500*time.Millisecond))
-				select {
-				case <-time.After(wait):
-				case <-ctx.Done():
-					t.Fatal(ctx.Err())
-				}
-				before := len(s.Provider.Events(grant("refresh_token", tc.clientID)))
-				var info map[string]any
-				if status := getJSON(ctx, t, b, app, "/userinfo", &info); status != http.StatusOK {
-					t.Fatalf("round %d: GET /userinfo past the access token's expiry: %d, want 200", round, status)
-				}
-				if info["sub"] != login {
-					t.Errorf("round %d: /userinfo sub = %v, want %q", round, info["sub"], login)
-				}
-				wantUser(t, "/userinfo", login, info)
-				waitCtx, cancelWait := context.WithTimeout(ctx, 5*time.Second)
-				refreshes, _ := s.Provider.WaitEvents(waitCtx, grant("refresh_token", tc.clientID), before)
-				cancelWait()
-				if len(refreshes) <= before {
-					t.Fatalf("round %d: the provider saw no refresh_token grant for the expired access token: %+v", round, refreshes)
-				}
-				if last := refreshes[len(refreshes)-1]; last.Sub != login {
-					t.Errorf("round %d: refresh for %q, want %q", round, last.Sub, login)
-				}
-			}
+			refreshPastExpiry(ctx, t, s, b, app, tc.clientID, login, loggedIn, ttl)
 			if errs := s.Provider.Events(func(ev providerEvent) bool { return ev.Event == "grant.error" }); len(errs) != 0 {
 				t.Errorf("provider's failed grants: %+v", errs)
 			}
@@ -385,5 +358,40 @@ func TestHTTPAccessDenied(t *testing.T) {
 	}
 	if codes := s.Provider.Events(grant("authorization_code", confidentialID)); len(codes) != 0 {
 		t.Errorf("token requests after the denial: %+v", codes)
+	}
+}
+
+// refreshPastExpiry waits twice for the access token to expire, counted
+// from loggedIn, and checks each time that /userinfo answers for login
+// and that the provider saw a refresh_token grant for clientID.
+func refreshPastExpiry(ctx context.Context, t *testing.T, s *stack, b *oidctest.Browser, app *webapp, clientID, login string, loggedIn time.Time, ttl int) {
+	t.Helper()
+	for round := 1; round <= 2; round++ {
+		// Past the access token's expiry, counted from the login:
+		// the app must refresh, whatever its leeway.
+		wait := time.Until(loggedIn.Add(time.Duration(round*ttl)*time.Second + 1500*time.Millisecond))
+		select {
+		case <-time.After(wait):
+		case <-ctx.Done():
+			t.Fatal(ctx.Err())
+		}
+		before := len(s.Provider.Events(grant("refresh_token", clientID)))
+		var info map[string]any
+		if status := getJSON(ctx, t, b, app, "/userinfo", &info); status != http.StatusOK {
+			t.Fatalf("round %d: GET /userinfo past the access token's expiry: %d, want 200", round, status)
+		}
+		if info["sub"] != login {
+			t.Errorf("round %d: /userinfo sub = %v, want %q", round, info["sub"], login)
+		}
+		wantUser(t, "/userinfo", login, info)
+		waitCtx, cancelWait := context.WithTimeout(ctx, 5*time.Second)
+		refreshes, _ := s.Provider.WaitEvents(waitCtx, grant("refresh_token", clientID), before)
+		cancelWait()
+		if len(refreshes) <= before {
+			t.Fatalf("round %d: the provider saw no refresh_token grant for the expired access token: %+v", round, refreshes)
+		}
+		if last := refreshes[len(refreshes)-1]; last.Sub != login {
+			t.Errorf("round %d: refresh for %q, want %q", round, last.Sub, login)
+		}
 	}
 }

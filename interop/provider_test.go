@@ -39,6 +39,10 @@ type clientMetadata struct {
 	TokenEndpointAuthSigning string          `json:"token_endpoint_auth_signing_alg,omitempty"`
 
 	GrantTypes []string `json:"grant_types,omitempty"` // if empty, provider.mjs's default
+
+	// RequirePAR makes the provider refuse the client's unpushed
+	// authorization requests (RFC 9126 section 5).
+	RequirePAR bool `json:"require_pushed_authorization_requests,omitempty"`
 }
 
 // resourceServer is a resource indicator's access tokens (provider.mjs).
@@ -51,7 +55,10 @@ type resourceServer struct {
 // providerConfig is provider.mjs's configuration file.
 type providerConfig struct {
 	Port           int              `json:"port"`
+	Host           string           `json:"host,omitempty"`           // the issuer's host: "" (127.0.0.1) or "localhost"
 	AccessTokenTTL int              `json:"accessTokenTTL,omitempty"` // seconds; 0: 600
+	RequirePAR     bool             `json:"requirePAR,omitempty"`     // every client must push (RFC 9126)
+	DPoPNonce      bool             `json:"dpopNonce,omitempty"`      // DPoP proofs need the provider's nonce
 	Clients        []clientMetadata `json:"clients"`
 
 	ResourceServers map[string]resourceServer `json:"resourceServers,omitempty"`
@@ -66,6 +73,7 @@ type providerEvent struct {
 	Error      string `json:"error"`
 	Path       string `json:"path"`
 	AuthMethod string `json:"auth_method"` // of grant.success: how the client authenticated
+	TokenType  string `json:"token_type"`  // of grant.success: Bearer or DPoP
 }
 
 // provider is a running oidc-provider.
@@ -153,7 +161,11 @@ func startProvider(t testing.TB, cfg providerConfig) *provider {
 	case <-time.After(20 * time.Second):
 		t.Fatalf("oidc-provider not ready within 20s:\n%s", p.log)
 	}
-	if want := fmt.Sprintf("http://127.0.0.1:%d", cfg.Port); p.Issuer != want {
+	host := cfg.Host
+	if host == "" {
+		host = "127.0.0.1"
+	}
+	if want := fmt.Sprintf("http://%s:%d", host, cfg.Port); p.Issuer != want {
 		t.Fatalf("oidc-provider is ready at %q, want %q", p.Issuer, want)
 	}
 	return p

@@ -45,6 +45,32 @@ type stackConfig struct {
 	PrivateKeyJWT   bool
 	PrivateKeyType  string
 	ClientSecretJWT bool
+
+	// Issue 13's requests, for every client and app: PAR is the apps'
+	// OIDC_PAR; RequirePAR makes the provider require pushed requests of
+	// every client, RequirePARClient registers each client with
+	// require_pushed_authorization_requests; FormPost is
+	// OIDC_RESPONSE_MODE=form_post; DPoP is OIDC_DPOP=true, with the
+	// provider requiring nonces. ProviderOnLocalhost names the provider
+	// http://localhost:port, another site than the apps' 127.0.0.1.
+	PAR                 string
+	RequirePAR          bool
+	RequirePARClient    bool
+	FormPost            bool
+	DPoP                bool
+	ProviderOnLocalhost bool
+}
+
+// features sets cfg's request options in an app's environment.
+func (cfg stackConfig) features(env webappEnv) webappEnv {
+	env.PAR = cfg.PAR
+	if cfg.FormPost {
+		env.ResponseMode = "form_post"
+	}
+	if cfg.DPoP {
+		env.DPoP = "true"
+	}
+	return env
 }
 
 // stack is oidc-provider with the two clients, and the apps the test
@@ -86,32 +112,42 @@ func startStack(t testing.TB, cfg stackConfig) *stack {
 	secret := rand.Text()
 	s := &stack{}
 	jwtClients, jwtApps := s.jwtClients(t, cfg, ports[3:5])
-	s.Provider = startProvider(t, providerConfig{
+	clients := append([]clientMetadata{{
+		ClientID:                confidentialID,
+		ClientSecret:            secret,
+		TokenEndpointAuthMethod: "client_secret_basic",
+		IDTokenSignedAlg:        "ES256",
+		RedirectURIs:            []string{confRedirect},
+		PostLogoutRedirectURIs:  []string{confPostLogout},
+		BackchannelLogoutURI:    confBackchannel,
+	}, {
+		ClientID:                publicID,
+		TokenEndpointAuthMethod: "none",
+		IDTokenSignedAlg:        "RS256",
+		RedirectURIs:            []string{pubRedirect},
+		PostLogoutRedirectURIs:  []string{pubPostLogout},
+		BackchannelLogoutURI:    pubBackchannel,
+	}}, jwtClients...)
+	for i := range clients {
+		clients[i].RequirePAR = cfg.RequirePARClient
+	}
+	pcfg := providerConfig{
 		Port:           ports[0],
 		AccessTokenTTL: cfg.AccessTokenTTL,
-		Clients: append([]clientMetadata{{
-			ClientID:                confidentialID,
-			ClientSecret:            secret,
-			TokenEndpointAuthMethod: "client_secret_basic",
-			IDTokenSignedAlg:        "ES256",
-			RedirectURIs:            []string{confRedirect},
-			PostLogoutRedirectURIs:  []string{confPostLogout},
-			BackchannelLogoutURI:    confBackchannel,
-		}, {
-			ClientID:                publicID,
-			TokenEndpointAuthMethod: "none",
-			IDTokenSignedAlg:        "RS256",
-			RedirectURIs:            []string{pubRedirect},
-			PostLogoutRedirectURIs:  []string{pubPostLogout},
-			BackchannelLogoutURI:    pubBackchannel,
-		}}, jwtClients...),
-	})
+		RequirePAR:     cfg.RequirePAR,
+		DPoPNonce:      cfg.DPoP,
+		Clients:        clients,
+	}
+	if cfg.ProviderOnLocalhost {
+		pcfg.Host = "localhost"
+	}
+	s.Provider = startProvider(t, pcfg)
 	for _, a := range jwtApps {
 		a.env.Issuer, a.env.Scopes = s.Provider.Issuer, cfg.Scopes
-		*a.app = startWebapp(t, a.base, a.env)
+		*a.app = startWebapp(t, a.base, cfg.features(a.env))
 	}
 	if cfg.Confidential {
-		s.Confidential = startWebapp(t, confBase, webappEnv{
+		s.Confidential = startWebapp(t, confBase, cfg.features(webappEnv{
 			Issuer:                s.Provider.Issuer,
 			ClientID:              confidentialID,
 			ClientSecret:          secret,
@@ -119,10 +155,10 @@ func startStack(t testing.TB, cfg stackConfig) *stack {
 			Scopes:                cfg.Scopes,
 			PostLogoutRedirectURL: confPostLogout,
 			ListenAddr:            fmt.Sprintf("127.0.0.1:%d", ports[1]),
-		})
+		}))
 	}
 	if cfg.Public {
-		s.Public = startWebapp(t, pubBase, webappEnv{
+		s.Public = startWebapp(t, pubBase, cfg.features(webappEnv{
 			Issuer:                s.Provider.Issuer,
 			ClientID:              publicID,
 			ClientSecret:          "", // a public client
@@ -130,7 +166,7 @@ func startStack(t testing.TB, cfg stackConfig) *stack {
 			Scopes:                cfg.Scopes,
 			PostLogoutRedirectURL: pubPostLogout,
 			ListenAddr:            fmt.Sprintf("127.0.0.1:%d", ports[2]),
-		})
+		}))
 	}
 	return s
 }

@@ -62,6 +62,7 @@ type webappEnv struct {
 	AuthMethod, PrivateKeyFile, PrivateKeyID                                                            string
 
 	APIAudience, APIScopes, APIIntrospectionCache string // GET /api/me
+	PAR, ResponseMode, DPoP                       string // issue 13
 }
 
 func (e webappEnv) environ() []string {
@@ -81,6 +82,9 @@ func (e webappEnv) environ() []string {
 		"OIDC_API_AUDIENCE":             e.APIAudience,
 		"OIDC_API_SCOPES":               e.APIScopes,
 		"OIDC_API_INTROSPECTION_CACHE":  e.APIIntrospectionCache,
+		"OIDC_PAR":                      e.PAR,
+		"OIDC_RESPONSE_MODE":            e.ResponseMode,
+		"OIDC_DPOP":                     e.DPoP,
 	} {
 		if v != "" {
 			env = append(env, name+"="+v)

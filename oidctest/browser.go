@@ -169,15 +169,15 @@ type postForm struct {
 
 var (
 	formTag     = regexp.MustCompile(`(?i)<form method="post" action="([^"]*)">`)
-	hiddenInput = regexp.MustCompile(`(?i)<input type="hidden" name="([^"]*)" value="([^"]*)">`)
+	hiddenInput = regexp.MustCompile(`(?i)<input type="hidden" name="([^"]*)" value="([^"]*)"\s*/?>`)
 )
 
 // autoPostForm recognizes the pages that post a form as soon as they load
-// (a 200 HTML page with one form of method post and a script calling
-// submit), such as a form_post authorization response, and returns the
+// (a 200 HTML page, or 400 for an error response, with one form of method
+// post and a script calling submit), such as a form_post authorization response, and returns the
 // form with its hidden fields.
 func autoPostForm(base *url.URL, resp *http.Response, body []byte) (postForm, bool) {
-	if resp.StatusCode != http.StatusOK || !strings.HasPrefix(resp.Header.Get("Content-Type"), "text/html") ||
+	if resp.StatusCode != http.StatusOK && resp.StatusCode != http.StatusBadRequest || !strings.HasPrefix(resp.Header.Get("Content-Type"), "text/html") ||
 		!strings.Contains(string(body), ".submit()") {
 		return postForm{}, false
 	}

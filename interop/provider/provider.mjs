@@ -6,8 +6,12 @@
 // CONFIG.json, written by the Go test:
 //
 //	{
-//	  "port": 40123,             // listens on 127.0.0.1:port; the issuer is http://127.0.0.1:port
+//	  "port": 40123,             // listens on 127.0.0.1:port; the issuer is http://HOST:port
+//	  "host": "localhost",       // HOST: 127.0.0.1 (absent) or localhost, another site
 //	  "accessTokenTTL": 5,       // seconds; 0 or absent: 600
+//	  "requirePAR": true,        // every client must push its requests (RFC 9126);
+//	                             // per client: require_pushed_authorization_requests
+//	  "dpopNonce": true,         // DPoP proofs must carry the provider's nonce (RFC 9449)
 //	  "clients": [ {...} ],      // client metadata (RFC 7591 names); grant types
 //	                             // default to code + refresh_token, response types
 //	                             // to code when the code grant is allowed
@@ -45,7 +49,11 @@ if (!Number.isInteger(cfg.port) || cfg.port <= 0 || cfg.port > 65535) {
   process.exit(2);
 }
 const host = '127.0.0.1';
-const issuer = `http://${host}:${cfg.port}`;
+if (cfg.host !== undefined && cfg.host !== host && cfg.host !== 'localhost') {
+  console.error(`provider: bad host ${cfg.host}`);
+  process.exit(2);
+}
+const issuer = `http://${cfg.host ?? host}:${cfg.port}`;
 const accessTokenTTL = cfg.accessTokenTTL > 0 ? cfg.accessTokenTTL : 600;
 
 // Fresh signing keys for every run: RS256 and ES256, so that clients can be
@@ -94,7 +102,7 @@ async function findAccount(_ctx, sub) {
 // parties listen on loopback, so requests to 127.0.0.1 go out on the default
 // dispatcher; any other address keeps the guard.
 function fetchAllowingLoopback(url, options) {
-  if (new URL(url).hostname === host) {
+  if (['127.0.0.1', 'localhost'].includes(new URL(url).hostname)) {
     const { dispatcher, ...rest } = options;
     return globalThis.fetch(url, rest);
   }
@@ -137,7 +145,10 @@ const provider = new Provider(issuer, {
     deviceFlow: { enabled: true },
     clientCredentials: { enabled: true },
     introspection: { enabled: true },
-    dPoP: { enabled: true },
+    // DPoP (RFC 9449): tokens bound when the client sends proofs, and
+    // with cfg.dpopNonce, nonces required at the token endpoint and
+    // userinfo (use_dpop_nonce, 400 and 401).
+    dPoP: { enabled: true, nonceSecret: randomBytes(32), requireNonce: () => cfg.dpopNonce === true },
     resourceIndicators: {
       enabled: true,
       async getResourceServerInfo(_ctx, resourceIndicator) {
@@ -146,6 +157,10 @@ const provider = new Provider(issuer, {
         return { audience: rs.audience, scope: rs.scope, accessTokenFormat: rs.format, accessTokenTTL: accessTokenTTL };
       },
     },
+    // Pushed authorization requests (RFC 9126), required of every client
+    // with cfg.requirePAR, else of those registered with
+    // require_pushed_authorization_requests.
+    pushedAuthorizationRequests: { enabled: true, requirePushedAuthorizationRequests: cfg.requirePAR === true },
   },
   fetch: fetchAllowingLoopback,
 });
@@ -200,7 +215,11 @@ provider.on('grant.success', (ctx) => {
     client_id: ctx.oidc.client?.clientId,
     sub: ctx.oidc.account?.accountId,
     auth_method: ctx.oidc.client?.clientAuthMethod,
+    token_type: ctx.body?.token_type,
   });
+});
+provider.on('pushed_authorization_request.success', (_ctx, client) => {
+  event('pushed_authorization_request.success', { client_id: client.clientId });
 });
 // A refresh token destroyed: revoked at the revocation endpoint (RFC 7009).
 // (Rotation consumes tokens instead, and a logout revokes whole grants.)
@@ -221,7 +240,7 @@ provider.on('backchannel.error', (_ctx, err, client, accountId, sid) => {
   });
   console.error(`provider: back-channel logout to ${client.backchannelLogoutUri} failed: ${err?.message ?? err}`);
 });
-for (const name of ['grant.error', 'authorization.error', 'userinfo.error', 'end_session.error', 'end_session_confirm.error', 'revocation.error', 'introspection.error', 'server_error']) {
+for (const name of ['grant.error', 'authorization.error', 'userinfo.error', 'end_session.error', 'end_session_confirm.error', 'revocation.error', 'introspection.error', 'pushed_authorization_request.error', 'server_error']) {
   provider.on(name, (ctx, err) => {
     event(name, {
       path: ctx?.path, client_id: ctx?.oidc?.client?.clientId, error: err?.error ?? 'server_error', error_description: err?.error_description ?? String(err?.message ?? err),
