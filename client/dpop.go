@@ -38,8 +38,9 @@ var (
 
 	// ErrDPoPNotBound: DPoP was asked for and the provider supports it,
 	// but it issued a token of another type (token_type Bearer): the
-	// binding the app asked for would silently be lost.
-	ErrDPoPNotBound = fmt.Errorf("%w: the provider issued an unbound token", ErrDPoP)
+	// binding the app asked for would silently be lost. It matches
+	// ErrProviderResponse too.
+	ErrDPoPNotBound = fmt.Errorf("%w: %w: the provider issued an unbound token", ErrDPoP, ErrProviderResponse)
 )
 
 // DPoP key algorithms, in the order the client prefers them.

@@ -2,6 +2,7 @@ package middleware_test
 
 import (
 	"errors"
+	"fmt"
 	"html"
 	"io"
 	"log/slog"
@@ -252,5 +253,25 @@ func TestPARErrorPage(t *testing.T) {
 	_, _, err = bad.AuthCodeURLContext(ctx(t), client.AuthRequest{})
 	if !errors.As(err, &pe) || pe.Code != "invalid_client" || !errors.Is(err, client.ErrPAR) || middleware.ErrorStatus(err) != http.StatusBadGateway {
 		t.Fatalf("AuthCodeURLContext: %v", err)
+	}
+}
+
+// TestErrorStatusRequests: the errors of pushed requests, DPoP and the
+// callback's form map to their statuses.
+func TestErrorStatusRequests(t *testing.T) {
+	for _, tc := range []struct {
+		err  error
+		want int
+	}{
+		{&client.PARError{Code: "invalid_request", StatusCode: 400}, http.StatusBadGateway},
+		{&client.PARError{Code: "server_error", StatusCode: 500}, http.StatusBadGateway},
+		{fmt.Errorf("%w: %w", client.ErrPAR, client.ErrProviderUnavailable), http.StatusBadGateway},
+		{client.ErrDPoPNotBound, http.StatusBadGateway},
+		{client.ErrPARRequired, http.StatusInternalServerError},
+		{client.ErrDPoPKey, http.StatusInternalServerError},
+	} {
+		if got := middleware.ErrorStatus(tc.err); got != tc.want {
+			t.Errorf("ErrorStatus(%v) = %d, want %d", tc.err, got, tc.want)
+		}
 	}
 }
