@@ -59,6 +59,25 @@
 //     native apps' loopback listeners (RFC 8252 section 7.3; see the native
 //     package).
 //
+// Modern authorization requests, each a Config field:
+//   - PushedAuthorizationRequests (RFC 9126): the request's parameters are
+//     pushed to the provider, authenticated like a token request, and the
+//     browser carries only client_id and request_uri. Pushing is I/O, so
+//     it happens in AuthCodeURLContext; AuthCodeURL, which does none,
+//     answers ErrPARRequired. A failed push is an error matching ErrPAR (a
+//     *PARError for the provider's answer), never an unpushed request.
+//   - ResponseMode ResponseModeFormPost: the provider posts the response
+//     to the redirect URI; Callback takes the posted form as it takes a
+//     query.
+//   - DPoP (RFC 9449): each login gets a key pair (NewDPoPKey, ES256 by
+//     default), carried in the Flow (dpop_jkt binds the code to it) and
+//     then kept with the tokens (Tokens.DPoPKey). The code exchange,
+//     RefreshDPoP, UserInfoDPoP and DPoPRoundTrip sign a proof per request
+//     (fresh jti, ath for the token), answer a use_dpop_nonce challenge
+//     once with the server's nonce (ParseDPoPNonce, DPoPError), and
+//     remember nonces per origin. A provider that advertises DPoP must
+//     return DPoP tokens: ErrDPoPNotBound.
+//
 // Each failed check returns its own error (ErrStateMismatch,
 // ErrInvalidNonce, ErrExpired, ...) for errors.Is; provider answers come as
 // *AuthError and *TokenError for errors.As. ErrProviderUnavailable marks

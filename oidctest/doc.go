@@ -40,6 +40,16 @@
 // token endpoint as one string, its exp at most five minutes away, and its
 // jti is accepted once. Client.AuthMethod pins a client to one method.
 //
+// It also serves pushed authorization requests (RFC 9126, at /par, one-time
+// request_uris; Config.RequirePushedAuthorizationRequests and
+// Client.RequirePushedAuthorizationRequests refuse unpushed ones), the
+// form_post response mode (a page that posts the response; Browser submits
+// such pages), and DPoP (RFC 9449): proofs checked at the token endpoint
+// and userinfo (typ, algorithm, jwk, signature, htm, htu, iat, ath, jti
+// replay), DPoP tokens bound by cnf.jkt, codes bound by dpop_jkt, refresh
+// tokens bound to the key, and with Config.DPoPNonce, nonces required
+// (RotateDPoPNonce makes clients retry).
+//
 // Hooks make it misbehave, so that a relying party's checks can be tested:
 // ID tokens with the wrong nonce, audience or issuer, expired or badly
 // signed ones, forged authorization responses, failing token endpoints.
