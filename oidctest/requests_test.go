@@ -60,9 +60,9 @@ func TestPAR(t *testing.T) {
 	}
 
 	for name, edit := range map[string]func(url.Values){
-		"request_uri pushed": func(q url.Values) { q.Set("request_uri", "urn:x") },
+		"request_uri pushed":  func(q url.Values) { q.Set("request_uri", "urn:x") },
 		"redirect_uri absent": func(q url.Values) { q.Del("redirect_uri") },
-		"parameter repeated": func(q url.Values) { q.Add("scope", "openid") },
+		"parameter repeated":  func(q url.Values) { q.Add("scope", "openid") },
 	} {
 		q := authParams(c.ID, p)
 		edit(q)
