@@ -96,11 +96,15 @@ func (m *Manager) Refresh(ctx context.Context, s *Session, redeem func(ctx conte
 		old := s
 		key := refreshKey(old)
 		sealed, err := m.cfg.Coordinator.Do(ctx, key, m.cfg.RefreshGrace, func(ctx context.Context) ([]byte, error) {
+			// The tokens count as issued when they were asked for: their
+			// lifetime (Expiry - RefreshedAt), which sets the refresh
+			// leeway, must not shrink by the time the answer took.
+			asked := m.cfg.Now()
 			tokens, err := redeem(ctx, old)
 			if err != nil {
 				return nil, err
 			}
-			return m.sealRefresh(key, old, tokens, m.cfg.Now())
+			return m.sealRefresh(key, old, tokens, asked)
 		})
 		if err != nil {
 			if !errors.Is(err, context.Canceled) && !errors.Is(err, context.DeadlineExceeded) {
