@@ -164,14 +164,18 @@ func (rp *RP) authCodeURL(req AuthRequest) (string, Flow, error) {
 	scopes := rp.cfg.Scopes
 	if req.Scopes != nil {
 		scopes = req.Scopes
-		b.WriteString(url.QueryEscape(joinScopes(req.Scopes)))
+		b.WriteString(url.QueryEscape(rp.joinScopes(req.Scopes)))
 	} else {
 		b.WriteString(p.scope)
 	}
 	b.WriteString("&state=")
 	b.WriteString(flow.State)
-	b.WriteString("&nonce=")
-	b.WriteString(flow.Nonce)
+	if rp.cfg.OAuth2 == nil {
+		b.WriteString("&nonce=")
+		b.WriteString(flow.Nonce)
+	} else {
+		flow.Nonce = "" // no ID token will carry it
+	}
 	b.WriteString("&code_challenge=")
 	b.Write(challenge[:])
 	param := func(k, v string) {
@@ -205,6 +209,13 @@ func (rp *RP) authCodeURL(req AuthRequest) (string, Flow, error) {
 		flow.DPoPKey = key
 		param(jktParam, key.Thumbprint())
 	}
+	for k, vs := range rp.cfg.AuthParams {
+		if _, overridden := req.Extra[k]; !overridden {
+			for _, v := range vs {
+				param(url.QueryEscape(k), v)
+			}
+		}
+	}
 	if len(req.Extra) > 0 {
 		b.WriteByte('&')
 		b.WriteString(req.Extra.Encode())
@@ -227,13 +238,18 @@ func (rp *RP) authURLPrefix() *authURLPrefix {
 			"client_id=" + url.QueryEscape(rp.cfg.ClientID) +
 			"&redirect_uri=" + url.QueryEscape(rp.cfg.RedirectURL) +
 			"&response_type=code&code_challenge_method=S256&scope=",
-		scope: url.QueryEscape(joinScopes(rp.cfg.Scopes)),
+		scope: url.QueryEscape(rp.joinScopes(rp.cfg.Scopes)),
 	}
 	rp.authURL.Store(p)
 	return p
 }
 
-func joinScopes(scopes []string) string {
+// joinScopes is the scope parameter of scopes: with "openid" for an
+// OpenID Provider, as they are for an OAuth 2.0 one.
+func (rp *RP) joinScopes(scopes []string) string {
+	if rp.cfg.OAuth2 != nil {
+		return strings.Join(scopes, " ")
+	}
 	for _, s := range scopes {
 		if s == "openid" {
 			return strings.Join(scopes, " ")

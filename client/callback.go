@@ -3,8 +3,13 @@ package client
 import (
 	"context"
 	"crypto/subtle"
+	"encoding/json"
+	"errors"
 	"fmt"
+	"github.com/oidcrp/oidcrp/discovery"
+	"github.com/oidcrp/oidcrp/internal/httpx"
 	"log/slog"
+	"net/http"
 	"net/url"
 	"strings"
 	"time"
@@ -71,7 +76,7 @@ func (rp *RP) CheckAuthResponse(query url.Values) (*AuthResponse, error) {
 	md := rp.provider.Metadata()
 	switch {
 	case resp.Issuer != "":
-		if resp.Issuer != md.Issuer && resp.Issuer != rp.cfg.Issuer {
+		if !rp.responseIssuer(resp.Issuer, md) {
 			return nil, fmt.Errorf("%w: %q", ErrResponseIssuer, resp.Issuer)
 		}
 	case md.AuthorizationResponseISSParameterSupported:
@@ -124,6 +129,21 @@ func (rp *RP) Callback(ctx context.Context, flow Flow, query url.Values) (*Token
 	if err != nil {
 		return nil, err
 	}
+	if rp.cfg.ResponseClaims != nil {
+		if tokens.ResponseClaims, err = rp.cfg.ResponseClaims(query); err != nil {
+			return nil, fmt.Errorf("%w: %w", ErrMalformedResponse, err)
+		}
+	}
+	if o := rp.cfg.OAuth2; o != nil {
+		// No ID token: the provider's API says who the user is.
+		if tokens.Identity, err = o.Identity(ctx, rp.httpClient(), tokens.AccessToken); err != nil {
+			return nil, identityError(err)
+		}
+		if tokens.Identity == nil || tokens.Identity.Subject == "" {
+			return nil, fmt.Errorf("%w: the provider's API named no user", ErrProviderResponse)
+		}
+		return tokens, nil
+	}
 	if tokens.RawIDToken == "" {
 		return nil, fmt.Errorf("%w: no id_token in the token response", ErrProviderResponse)
 	}
@@ -154,6 +174,14 @@ type Tokens struct {
 	// TokenType is "DPoP": refresh them and call APIs with it
 	// (RefreshDPoP, UserInfoDPoP, DPoPRoundTrip). Nil for Bearer tokens.
 	DPoPKey *DPoPKey
+
+	// Identity is who the user is, from an OAuth 2.0 provider's API
+	// (Config.OAuth2), at login: such providers issue no ID token.
+	Identity *Identity
+
+	// ResponseClaims are the claims Config.ResponseClaims read from the
+	// authorization response, at login; nil without.
+	ResponseClaims json.RawMessage
 }
 
 // newTokens checks a token response of a Bearer token and reads it. The
@@ -226,4 +254,32 @@ func (t Tokens) GoString() string { return t.String() }
 // LogValue describes the tokens in structured logs without revealing them.
 func (t Tokens) LogValue() slog.Value {
 	return slog.StringValue(t.String())
+}
+
+// responseIssuer reports whether iss, the iss parameter of an authorization
+// response, names this provider: its issuer, or for a multi-tenant one, the
+// issuer of an allowed tenant.
+func (rp *RP) responseIssuer(iss string, md *discovery.Metadata) bool {
+	if mt := rp.cfg.MultiTenant; mt != nil {
+		return mt.allows(iss, mt.tenantOf(iss))
+	}
+	return iss == md.Issuer || iss == rp.cfg.Issuer
+}
+
+// httpClient is the client the RP calls a provider's APIs with: the
+// configured one (or one with a timeout), holding redirects to the same
+// origin.
+func (rp *RP) httpClient() *http.Client { return httpx.Policy{}.Client(rp.cfg.HTTPClient) }
+
+// identityError classifies a failure of OAuth2Provider.Identity: the
+// provider unreachable or failing is ErrProviderUnavailable; an
+// access token the API refused, ErrAccessTokenRejected; anything else,
+// ErrProviderResponse.
+func identityError(err error) error {
+	switch {
+	case errors.Is(err, ErrProviderUnavailable), errors.Is(err, ErrProviderResponse), errors.Is(err, ErrAccessTokenRejected):
+		return err
+	default:
+		return providerError(err)
+	}
 }

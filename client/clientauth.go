@@ -121,11 +121,19 @@ func (rp *RP) authenticate(req *http.Request, form url.Values) error {
 	id := rp.cfg.ClientID
 	switch rp.auth.method {
 	case AuthClientSecretBasic:
+		secret, err := rp.clientSecret(req.Context())
+		if err != nil {
+			return err
+		}
 		// RFC 6749 section 2.3.1: both form-urlencoded before Basic encoding.
-		req.SetBasicAuth(url.QueryEscape(id), url.QueryEscape(rp.cfg.ClientSecret))
+		req.SetBasicAuth(url.QueryEscape(id), url.QueryEscape(secret))
 	case AuthClientSecretPost:
+		secret, err := rp.clientSecret(req.Context())
+		if err != nil {
+			return err
+		}
 		form.Set("client_id", id)
-		form.Set("client_secret", rp.cfg.ClientSecret)
+		form.Set("client_secret", secret)
 	case AuthClientSecretJWT, AuthPrivateKeyJWT:
 		assertion, err := rp.clientAssertion()
 		if err != nil {

@@ -1,6 +1,7 @@
 package client
 
 import (
+	"context"
 	"crypto"
 	"encoding/json"
 	"fmt"
@@ -139,6 +140,42 @@ type Config struct {
 	// and auth_time. If zero, 1 minute; at most 5 minutes.
 	ClockSkew time.Duration
 
+	// CheckIDToken, if set, checks every ID token after the checks of
+	// OpenID Connect Core (at login and at refresh): a provider's own
+	// claims, such as Google's hd (the Workspace domain). Its error fails
+	// the token, wrapped in ErrIDTokenRefused.
+	CheckIDToken func(*IDToken) error
+
+	// AuthParams are sent with every authorization request (per request,
+	// AuthRequest.Extra adds more): a provider's own parameters, such as
+	// Google's access_type=offline. They cannot set a parameter the client
+	// sets itself. If nil, none.
+	AuthParams url.Values
+
+	// ClientSecretFunc, if set, gives the client secret for each request
+	// instead of ClientSecret: a secret that is made and renewed, such as
+	// Sign in with Apple's, a signed JWT (see the providers package). For
+	// client_secret_basic and client_secret_post only.
+	ClientSecretFunc func(ctx context.Context) (string, error)
+
+	// ResponseClaims, if set, reads claims from the authorization response
+	// itself, for providers that send some there rather than in the ID
+	// token, such as Sign in with Apple's "user" parameter (the user's
+	// name, on the first login only). What it returns is kept with the
+	// session's claims (Tokens.ResponseClaims). Its error fails the login.
+	ResponseClaims func(response url.Values) (json.RawMessage, error)
+
+	// MultiTenant, if set, describes a multi-tenant provider (see
+	// MultiTenant): Issuer is then where its discovery document is fetched
+	// from, such as "https://login.microsoftonline.com/organizations/v2.0".
+	MultiTenant *MultiTenant
+
+	// OAuth2, if set, describes a provider that speaks OAuth 2.0 but not
+	// OpenID Connect (see OAuth2Provider): Issuer and Provider are then
+	// unused, no "openid" scope is added and no nonce sent, and logins
+	// yield an Identity instead of an ID token.
+	OAuth2 *OAuth2Provider
+
 	// TrustedAudiences are other audiences an ID token may name besides
 	// ClientID. An ID token naming an audience outside ClientID and these is
 	// rejected (OpenID Connect Core 3.1.3.7 step 3). If nil, none.
@@ -243,8 +280,22 @@ func (c *Config) normalize() error {
 	if c.ClientID == "" {
 		return bad("ClientID is empty")
 	}
+	if c.OAuth2 != nil {
+		c.Issuer = c.OAuth2.Issuer
+		if c.Provider != nil || c.MultiTenant != nil {
+			return bad("OAuth2 with a Provider or MultiTenant")
+		}
+	}
 	if c.Issuer == "" && c.Provider == nil {
 		return bad("Issuer is empty")
+	}
+	if c.MultiTenant != nil {
+		if err := c.MultiTenant.check(); err != nil {
+			return err
+		}
+	}
+	if err := checkAuthParams(c.AuthParams); err != nil {
+		return err
 	}
 	if err := checkRedirectURL(c.RedirectURL); err != nil {
 		return err
@@ -265,9 +316,12 @@ func (c *Config) normalize() error {
 	if c.PrivateKeyID != "" && c.PrivateKey == nil {
 		return bad("PrivateKeyID without a PrivateKey")
 	}
+	if c.ClientSecretFunc != nil && c.AuthMethod != AuthClientSecretBasic && c.AuthMethod != AuthClientSecretPost {
+		return bad("ClientSecretFunc with AuthMethod %s (client_secret_basic or client_secret_post only)", c.AuthMethod)
+	}
 	switch c.AuthMethod {
 	case AuthClientSecretBasic, AuthClientSecretPost:
-		if c.ClientSecret == "" {
+		if c.ClientSecret == "" && c.ClientSecretFunc == nil {
 			return bad("AuthMethod %s needs a ClientSecret", c.AuthMethod)
 		}
 	case AuthClientSecretJWT:
@@ -301,9 +355,12 @@ func (c *Config) normalize() error {
 	if c.HMACSignatures && c.ClientSecret == "" {
 		return bad("HMACSignatures needs a ClientSecret")
 	}
-	if c.Scopes == nil {
+	switch {
+	case c.OAuth2 != nil:
+		// No OpenID Connect: the scopes are the provider's own.
+	case c.Scopes == nil:
 		c.Scopes = []string{"openid", "profile", "email"}
-	} else if !slices.Contains(c.Scopes, "openid") {
+	case !slices.Contains(c.Scopes, "openid"):
 		c.Scopes = append([]string{"openid"}, c.Scopes...)
 	}
 	switch c.ResponseMode {

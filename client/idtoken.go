@@ -33,6 +33,7 @@ type IDToken struct {
 	SessionID       string // sid: the provider's session, named by logout requests
 	ACR             string
 	AMR             []string
+	TenantID        string // tid, of multi-tenant providers (see MultiTenant); "" when absent
 	AccessTokenHash string // at_hash, "" when absent
 
 	claims []byte
@@ -121,6 +122,10 @@ func (rp *RP) VerifyIDToken(ctx context.Context, raw string, checks IDTokenCheck
 	if c.Nonce != nil {
 		t.Nonce = *c.Nonce
 	}
+	t.TenantID = c.TenantID
+	if err := rp.checkIDToken(t); err != nil {
+		return nil, err
+	}
 	return t, nil
 }
 
@@ -198,22 +203,15 @@ func (rp *RP) checkCommon(c *jwt.Claims, md *discovery.Metadata, now time.Time, 
 		RequireExpiry: needExp, RequireIssuedAt: true})
 }
 
-// issuerMatches compares iss with the provider's issuer, exactly. When the
-// issuer check of discovery was skipped, the document's issuer may be a
-// template holding "{tenantid}", which the token's tid claim fills in.
+// issuerMatches compares iss with the provider's issuer, exactly: for a
+// multi-tenant provider, the template filled with the token's own tid, an
+// allowed tenant (see MultiTenant); with InsecureSkipIssuerCheck, the
+// document's issuer may stand for the configured one.
 func (rp *RP) issuerMatches(c *jwt.Claims, md *discovery.Metadata) bool {
-	if c.Issuer == rp.cfg.Issuer {
-		return true
+	if mt := rp.cfg.MultiTenant; mt != nil {
+		return mt.allows(c.Issuer, c.TenantID)
 	}
-	if !rp.cfg.InsecureSkipIssuerCheck {
-		return false
-	}
-	if c.Issuer == md.Issuer {
-		return true
-	}
-	return strings.Contains(md.Issuer, "{tenantid}") && c.TenantID != "" &&
-		!strings.ContainsAny(c.TenantID, "/?#") &&
-		c.Issuer == strings.ReplaceAll(md.Issuer, "{tenantid}", c.TenantID)
+	return c.Issuer == rp.cfg.Issuer || (rp.cfg.InsecureSkipIssuerCheck && c.Issuer == md.Issuer)
 }
 
 // checkHash reports whether claim is the left half of the hash of value,

@@ -37,14 +37,25 @@ func New(ctx context.Context, cfg Config) (*RP, error) {
 		return nil, err
 	}
 	rp := &RP{cfg: cfg, provider: cfg.Provider}
-	if rp.provider == nil {
-		p, err := discovery.New(ctx, discovery.Config{
+	switch {
+	case cfg.OAuth2 != nil:
+		p, err := newOAuth2Provider(&cfg)
+		if err != nil {
+			return nil, err
+		}
+		rp.provider, rp.ownsProvider = p, true
+	case rp.provider == nil:
+		dc := discovery.Config{
 			Issuer:                  cfg.Issuer,
 			HTTPClient:              cfg.HTTPClient,
 			InsecureSkipIssuerCheck: cfg.InsecureSkipIssuerCheck,
 			InsecureAllowHTTP:       cfg.InsecureAllowHTTP,
 			Now:                     cfg.Now,
-		})
+		}
+		if cfg.MultiTenant != nil {
+			dc.DocumentIssuer = cfg.MultiTenant.IssuerTemplate
+		}
+		p, err := discovery.New(ctx, dc)
 		if err != nil {
 			return nil, discoveryError(err)
 		}

@@ -103,12 +103,13 @@ func (m *Metadata) SupportsAuthMethod(method string) bool {
 // development or test provider), never for an https issuer. allowHTTP accepts
 // http for the issuer and every endpoint. It returns a *MetadataError.
 func (m *Metadata) Validate(allowHTTP bool) error {
-	return m.validate(allowHTTP, isLoopbackHTTP(m.Issuer))
+	return m.validate(allowHTTP, isLoopbackHTTP(m.Issuer), true)
 }
 
 // validate is Validate, with loopbackHTTP saying whether endpoints may be
-// http on loopback hosts.
-func (m *Metadata) validate(allowHTTP, loopbackHTTP bool) error {
+// http on loopback hosts, and needJWKS whether jwks_uri is required (not
+// for an OAuth 2.0 server that issues no ID tokens).
+func (m *Metadata) validate(allowHTTP, loopbackHTTP, needJWKS bool) error {
 	required := []struct{ name, value string }{
 		{"issuer", m.Issuer},
 		{"authorization_endpoint", m.AuthorizationEndpoint},
@@ -116,6 +117,9 @@ func (m *Metadata) validate(allowHTTP, loopbackHTTP bool) error {
 		{"jwks_uri", m.JWKSURI},
 	}
 	for _, f := range required {
+		if f.name == "jwks_uri" && !needJWKS {
+			continue
+		}
 		if f.value == "" {
 			return &MetadataError{Field: f.name, Reason: "missing"}
 		}

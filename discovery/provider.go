@@ -36,14 +36,20 @@ type Config struct {
 	// CheckRedirect.
 	HTTPClient *http.Client
 
+	// DocumentIssuer, if set, is the issuer the discovery document must
+	// name, exactly, when it is not Issuer (the URL the document is fetched
+	// from): a multi-tenant endpoint whose document carries an issuer
+	// template, such as Microsoft Entra ID's "organizations", fetched from
+	// "https://login.microsoftonline.com/organizations/v2.0" and naming
+	// "https://login.microsoftonline.com/{tenantid}/v2.0" (see the client
+	// package's MultiTenant). The check is made all the same.
+	DocumentIssuer string
+
 	// InsecureSkipIssuerCheck accepts a discovery document whose "issuer"
-	// differs from Issuer. Leave it off: the check is what stops a
-	// compromised or mistyped discovery URL from naming another issuer
-	// (OpenID Connect Discovery 1.0 section 4.3). It exists for providers
-	// known to differ, such as a multi-tenant endpoint whose document
-	// carries an issuer template ("https://login.example.com/{tenantid}/v2.0");
-	// ID tokens are then checked against the document's issuer instead
-	// (see the client package).
+	// differs from Issuer (and DocumentIssuer). Leave it off: the check is
+	// what stops a compromised or mistyped discovery URL from naming
+	// another issuer (OpenID Connect Discovery 1.0 section 4.3). For a
+	// provider known to differ, name what it says in DocumentIssuer.
 	InsecureSkipIssuerCheck bool
 
 	// InsecureAllowHTTP accepts http URLs for the issuer and the endpoints
@@ -69,6 +75,8 @@ type Config struct {
 
 	// Now returns the current time. If nil, time.Now.
 	Now func() time.Time
+
+	oauth2Only bool // NewOAuth2: no ID tokens, so no jwks_uri
 }
 
 func (c *Config) now() time.Time {
@@ -128,6 +136,15 @@ func NewStatic(md *Metadata, cfg Config) (*Provider, error) {
 	p := newProvider(cfg)
 	p.current.Store(&cached[*Metadata]{value: md, stale: time.Unix(1<<62, 0)})
 	return p, nil
+}
+
+// NewOAuth2 returns a Provider for an OAuth 2.0 authorization server that
+// is not an OpenID Provider (RFC 8414 metadata without jwks_uri, such as
+// GitHub's, known in advance): it issues no ID tokens, so its key set is
+// never fetched. The metadata is validated otherwise as NewStatic does.
+func NewOAuth2(md *Metadata, cfg Config) (*Provider, error) {
+	cfg.oauth2Only = true
+	return NewStatic(md, cfg)
 }
 
 func (c *Config) check() error {
@@ -238,13 +255,17 @@ func ParseMetadata(body []byte) (*Metadata, error) {
 }
 
 func (c *Config) checkMetadata(md *Metadata) error {
-	if md.Issuer != c.Issuer && !c.InsecureSkipIssuerCheck {
-		return &IssuerMismatchError{Expected: c.Issuer, Got: md.Issuer}
+	want := c.Issuer
+	if c.DocumentIssuer != "" {
+		want = c.DocumentIssuer
+	}
+	if md.Issuer != want && !c.InsecureSkipIssuerCheck {
+		return &IssuerMismatchError{Expected: want, Got: md.Issuer}
 	}
 	// Endpoints may be http on loopback hosts only for a loopback http
 	// issuer. The configured one decides: it is where the document came
 	// from, and the document's may differ (InsecureSkipIssuerCheck).
-	return md.validate(c.InsecureAllowHTTP, isLoopbackHTTP(c.Issuer))
+	return md.validate(c.InsecureAllowHTTP, isLoopbackHTTP(c.Issuer), !c.oauth2Only)
 }
 
 func fetchError(u string, err error) error {

@@ -5,7 +5,6 @@ import (
 	"html"
 	"net/http"
 	"net/url"
-	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -79,8 +78,10 @@ func (s *Server) authorize(w http.ResponseWriter, r *http.Request) {
 	case q.Get("response_type") != "code":
 		fail("unsupported_response_type", "only response_type=code is supported")
 		return
-	case !slices.Contains(scope, "openid"):
-		fail("invalid_scope", "scope must contain openid")
+	case len(scope) == 0:
+		// A scope without openid is a plain OAuth 2.0 request: its token
+		// response carries no ID token.
+		fail("invalid_scope", "scope is required")
 		return
 	case q.Get("code_challenge") == "" || q.Get("code_challenge_method") != "S256":
 		fail("invalid_request", "PKCE with code_challenge_method=S256 is required")

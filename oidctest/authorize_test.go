@@ -68,7 +68,6 @@ func TestAuthorizeErrorRedirects(t *testing.T) {
 		{"response_type token", func(q url.Values) { q.Set("response_type", "token") }, "unsupported_response_type"},
 		{"response_type code id_token", func(q url.Values) { q.Set("response_type", "code id_token") }, "unsupported_response_type"},
 		{"no response_type", func(q url.Values) { q.Del("response_type") }, "unsupported_response_type"},
-		{"scope without openid", func(q url.Values) { q.Set("scope", "profile email") }, "invalid_scope"},
 		{"no scope", func(q url.Values) { q.Del("scope") }, "invalid_scope"},
 		{"no code_challenge", func(q url.Values) { q.Del("code_challenge") }, "invalid_request"},
 		{"plain PKCE", func(q url.Values) { q.Set("code_challenge_method", "plain") }, "invalid_request"},
@@ -238,8 +237,21 @@ func TestAuthorizeResponseHook(t *testing.T) {
 	// The hook also sees error responses.
 	op.SetHooks(oidctest.Hooks{AuthorizeResponse: func(q url.Values) { q.Set("seen", "yes") }})
 	q := authParams(oidctest.DefaultClient.ID, newPKCE())
-	q.Set("scope", "profile")
+	q.Del("scope")
 	if loc := authorize(t, op, q).Location(); loc == nil || loc.Query().Get("seen") != "yes" || loc.Query().Get("error") != "invalid_scope" {
 		t.Errorf("error redirect %v, want the hook's mark and invalid_scope", loc)
+	}
+}
+
+// TestOAuth2Request: a scope without openid is a plain OAuth 2.0 request
+// (as to GitHub): a code, then an access token and no ID token.
+func TestOAuth2Request(t *testing.T) {
+	op := newOP(t, oidctest.Config{})
+	tok, err := loginErr(op, op.Client(), withScope("read:user"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if tok.AccessToken == "" || tok.IDToken != "" || tok.Scope != "read:user" {
+		t.Fatalf("tokens %+v, want an access token and no ID token", tok)
 	}
 }

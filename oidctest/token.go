@@ -177,8 +177,10 @@ func (s *Server) issue(g *grant, nonce string, refresh bool) map[string]any {
 		"access_token": at,
 		"token_type":   tokenType,
 		"expires_in":   int(s.cfg.AccessTokenTTL.Seconds()),
-		"id_token":     s.signIDToken(key, claims, g.client),
 		"scope":        strings.Join(g.scope, " "),
+	}
+	if slices.Contains(g.scope, "openid") {
+		resp["id_token"] = s.signIDToken(key, claims, g.client)
 	}
 	if refresh {
 		rt := randstr.Token()
