@@ -4,15 +4,12 @@ import (
 	"crypto"
 	"crypto/ecdsa"
 	"crypto/hmac"
-	"crypto/rand"
 	"crypto/rsa"
 	_ "crypto/sha256" // registers SHA-256 for crypto.Hash
 	_ "crypto/sha512" // registers SHA-384 and SHA-512
-	"encoding/asn1"
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
-	"math/big"
 	"net/http"
 	"net/url"
 	"slices"
@@ -20,6 +17,7 @@ import (
 	"time"
 
 	"github.com/oidcrp/oidcrp/discovery"
+	"github.com/oidcrp/oidcrp/internal/jws"
 	"github.com/oidcrp/oidcrp/internal/randstr"
 )
 
@@ -202,52 +200,9 @@ func (rp *RP) sign(input []byte) ([]byte, error) {
 		mac.Write(input)
 		return mac.Sum(nil), nil
 	}
-	var (
-		sig []byte
-		err error
-	)
-	switch a.alg[:2] {
-	case "RS":
-		sig, err = a.signer.Sign(rand.Reader, digest(a.hash, input), a.hash)
-	case "PS":
-		sig, err = a.signer.Sign(rand.Reader, digest(a.hash, input), &rsa.PSSOptions{SaltLength: rsa.PSSSaltLengthEqualsHash, Hash: a.hash})
-	case "ES":
-		var der []byte
-		if der, err = a.signer.Sign(rand.Reader, digest(a.hash, input), a.hash); err == nil {
-			sig, err = jwsECDSA(der, a.hash.Size())
-		}
-	default: // EdDSA, Ed25519: the message itself is signed
-		sig, err = a.signer.Sign(rand.Reader, input, crypto.Hash(0))
-	}
+	sig, err := jws.SignInput(a.signer, a.alg, input)
 	if err != nil {
 		return nil, fmt.Errorf("%w: %s: %w", ErrClientAssertion, a.alg, err)
 	}
 	return sig, nil
-}
-
-func digest(h crypto.Hash, input []byte) []byte {
-	d := h.New()
-	d.Write(input)
-	return d.Sum(nil)
-}
-
-// jwsECDSA turns an ASN.1 DER ECDSA signature, as crypto.Signer returns
-// it, into the JWS form: R and S, each size bytes, big-endian (RFC 7518
-// section 3.4). For ES256 and ES384 the size is the hash's.
-func jwsECDSA(der []byte, size int) ([]byte, error) {
-	var rs struct{ R, S *big.Int }
-	rest, err := asn1.Unmarshal(der, &rs)
-	switch {
-	case err != nil:
-		return nil, fmt.Errorf("ECDSA signature: %v", err)
-	case len(rest) > 0:
-		return nil, fmt.Errorf("ECDSA signature: trailing data")
-	case rs.R == nil || rs.S == nil || rs.R.Sign() <= 0 || rs.S.Sign() <= 0 ||
-		rs.R.BitLen() > 8*size || rs.S.BitLen() > 8*size:
-		return nil, fmt.Errorf("ECDSA signature: R or S out of range")
-	}
-	out := make([]byte, 2*size)
-	rs.R.FillBytes(out[:size])
-	rs.S.FillBytes(out[size:])
-	return out, nil
 }

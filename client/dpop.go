@@ -18,6 +18,7 @@ import (
 	"strings"
 	"sync"
 
+	"github.com/oidcrp/oidcrp/internal/jws"
 	"github.com/oidcrp/oidcrp/internal/randstr"
 )
 
@@ -235,21 +236,11 @@ func (rp *RP) proof(k *DPoPKey, method string, target *url.URL, accessToken, non
 
 // sign signs a JWS signing input (RFC 7518 section 3.4, RFC 8037).
 func (k *DPoPKey) sign(input []byte) ([]byte, error) {
-	if k.alg == dpopEdDSA {
-		return ed25519.Sign(k.signer.(ed25519.PrivateKey), input), nil
+	sig, err := jws.SignInput(k.signer, k.Algorithm(), input)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %v", ErrDPoPKey, err)
 	}
-	h := crypto.SHA256
-	if k.alg == dpopES384 {
-		h = crypto.SHA384
-	}
-	der, err := k.signer.Sign(rand.Reader, digest(h, input), h)
-	if err == nil {
-		var sig []byte
-		if sig, err = jwsECDSA(der, h.Size()); err == nil {
-			return sig, nil
-		}
-	}
-	return nil, fmt.Errorf("%w: %v", ErrDPoPKey, err)
+	return sig, nil
 }
 
 // maxNonce bounds a DPoP-Nonce the client keeps; maxNonceOrigins bounds how

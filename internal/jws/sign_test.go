@@ -1,4 +1,4 @@
-package client
+package jws
 
 import (
 	"bytes"
@@ -7,9 +7,9 @@ import (
 	"testing"
 )
 
-// TestJWSECDSA turns DER signatures into R||S: short values are padded to
+// TestECDSAFromDER turns DER signatures into R||S: short values are padded to
 // the curve's size, anything else is refused.
-func TestJWSECDSA(t *testing.T) {
+func TestECDSAFromDER(t *testing.T) {
 	der := func(r, s *big.Int) []byte {
 		b, err := asn1.Marshal(struct{ R, S *big.Int }{r, s})
 		if err != nil {
@@ -20,7 +20,7 @@ func TestJWSECDSA(t *testing.T) {
 	big1 := big.NewInt(1)
 	full := new(big.Int).Lsh(big1, 255) // 32 bytes, top bit set: DER adds a zero byte
 	tooBig := new(big.Int).Lsh(big1, 256)
-	got, err := jwsECDSA(der(big.NewInt(0x0102), full), 32)
+	got, err := ECDSAFromDER(der(big.NewInt(0x0102), full), 32)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -35,7 +35,7 @@ func TestJWSECDSA(t *testing.T) {
 		"trailing data": append(der(big1, big1), 0),
 		"not DER":       []byte("r||s"),
 	} {
-		if _, err := jwsECDSA(sig, 32); err == nil {
+		if _, err := ECDSAFromDER(sig, 32); err == nil {
 			t.Errorf("%s: accepted", name)
 		}
 	}
