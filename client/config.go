@@ -165,6 +165,12 @@ type Config struct {
 	// session's claims (Tokens.ResponseClaims). Its error fails the login.
 	ResponseClaims func(response url.Values) (json.RawMessage, error)
 
+	// IssuerAliases are other spellings of the issuer that a provider puts
+	// in ID tokens, such as Google's "accounts.google.com" (without
+	// "https://"), which its documentation says tokens may carry. If nil,
+	// only the issuer itself.
+	IssuerAliases []string
+
 	// MultiTenant, if set, describes a multi-tenant provider (see
 	// MultiTenant): Issuer is then where its discovery document is fetched
 	// from, such as "https://login.microsoftonline.com/organizations/v2.0".

@@ -211,7 +211,8 @@ func (rp *RP) issuerMatches(c *jwt.Claims, md *discovery.Metadata) bool {
 	if mt := rp.cfg.MultiTenant; mt != nil {
 		return mt.allows(c.Issuer, c.TenantID)
 	}
-	return c.Issuer == rp.cfg.Issuer || (rp.cfg.InsecureSkipIssuerCheck && c.Issuer == md.Issuer)
+	return c.Issuer == rp.cfg.Issuer || slices.Contains(rp.cfg.IssuerAliases, c.Issuer) ||
+		(rp.cfg.InsecureSkipIssuerCheck && c.Issuer == md.Issuer)
 }
 
 // checkHash reports whether claim is the left half of the hash of value,
