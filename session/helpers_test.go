@@ -176,7 +176,8 @@ func sameSession(a, b *session.Session) bool {
 		a.IDToken == b.IDToken && a.AccessToken == b.AccessToken && a.RefreshToken == b.RefreshToken &&
 		a.Expiry.Equal(b.Expiry) && a.RefreshedAt.Equal(b.RefreshedAt) &&
 		a.CreatedAt.Equal(b.CreatedAt) && a.LastSeen.Equal(b.LastSeen) &&
-		bytes.Equal(a.Claims, b.Claims) && bytes.Equal(a.DPoPKey, b.DPoPKey)
+		bytes.Equal(a.Claims, b.Claims) && bytes.Equal(a.DPoPKey, b.DPoPKey) &&
+		a.Issuer == b.Issuer && a.Scopes == b.Scopes
 }
 
 // sample returns a session with every field set, times to the millisecond.

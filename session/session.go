@@ -46,16 +46,30 @@ type Session struct {
 	// client.DPoPKey's compact form (33 to 49 bytes), or nil for Bearer
 	// tokens. It is as secret as the tokens, and sealed with them.
 	DPoPKey []byte
+
+	// Scopes are the scopes the user granted, space-separated, when they
+	// differ from those the app asks for at every login (after an
+	// incremental authorization, say); "" otherwise, which keeps a byte in
+	// the cookie for the common case.
+	Scopes string
 }
 
 // sessionVersion is the first byte of a marshaled Session. Version 2 adds
-// the issuer; version 1 sessions still decode, without it.
-// sessionVersionDPoP is that of a Session with a DPoP key, which follows
-// the fields of version 2: sessions without one keep version 2, which
-// builds before DPoP read too.
+// the issuer; version 1 sessions still decode, without it. A session with
+// more (a DPoP key, granted scopes) is version 4: version 2's fields, then
+// tagged ones, each a tag byte and a length-prefixed value, so that later
+// fields need no new version. Version 3 (version 2 and a DPoP key) still
+// decodes.
 const (
-	sessionVersion     = 2
-	sessionVersionDPoP = 3
+	sessionVersion       = 2
+	sessionVersionDPoP   = 3
+	sessionVersionTagged = 4
+)
+
+// Tags of version 4's fields.
+const (
+	tagDPoPKey = 1
+	tagScopes  = 2
 )
 
 // ErrMalformed is returned when bytes that decrypted fine are not a
@@ -70,8 +84,8 @@ func (s *Session) MarshalBinary() ([]byte, error) {
 // AppendBinary appends the encoding of s to b.
 func (s *Session) AppendBinary(b []byte) ([]byte, error) {
 	version := byte(sessionVersion)
-	if s.DPoPKey != nil {
-		version = sessionVersionDPoP
+	if s.DPoPKey != nil || s.Scopes != "" {
+		version = sessionVersionTagged
 	}
 	b = append(b, version)
 	b = wire.AppendString(b, s.ID)
@@ -87,7 +101,12 @@ func (s *Session) AppendBinary(b []byte) ([]byte, error) {
 	b = appendTime(b, s.LastSeen)
 	b = wire.AppendBytes(b, s.Claims)
 	if s.DPoPKey != nil {
+		b = append(b, tagDPoPKey)
 		b = wire.AppendBytes(b, s.DPoPKey)
+	}
+	if s.Scopes != "" {
+		b = append(b, tagScopes)
+		b = wire.AppendString(b, s.Scopes)
 	}
 	return b, nil
 }
@@ -95,7 +114,7 @@ func (s *Session) AppendBinary(b []byte) ([]byte, error) {
 // size bounds the length of the encoding of s.
 func (s *Session) size() int {
 	return 1 + 7*3 + len(s.ID) + len(s.Issuer) + len(s.Subject) + len(s.SID) + len(s.IDToken) +
-		len(s.AccessToken) + len(s.RefreshToken) + 4*10 + 3 + len(s.Claims) + 3 + len(s.DPoPKey)
+		len(s.AccessToken) + len(s.RefreshToken) + 4*10 + 3 + len(s.Claims) + 4 + len(s.DPoPKey) + 4 + len(s.Scopes)
 }
 
 // UnmarshalBinary decodes what MarshalBinary encoded. It copies data.
@@ -112,7 +131,7 @@ func (s *Session) decodeOwned(buf []byte) error {
 
 func (s *Session) decode(r *wire.Reader) error {
 	version := r.Byte()
-	if version != 1 && version != sessionVersion && version != sessionVersionDPoP {
+	if version < 1 || version > sessionVersionTagged {
 		return ErrMalformed
 	}
 	id := r.String()
@@ -134,8 +153,34 @@ func (s *Session) decode(r *wire.Reader) error {
 		LastSeen:     readTime(r),
 		Claims:       r.Bytes(),
 	}
-	if version == sessionVersionDPoP {
+	switch version {
+	case sessionVersionDPoP:
 		if s.DPoPKey = r.Bytes(); len(s.DPoPKey) == 0 {
+			*s = Session{}
+			return ErrMalformed
+		}
+	case sessionVersionTagged:
+		last := byte(0)
+		for r.Err() == nil && r.Len() > 0 {
+			tag := r.Byte()
+			if tag <= last { // in order, each once
+				*s = Session{}
+				return ErrMalformed
+			}
+			last = tag
+			switch tag {
+			case tagDPoPKey:
+				if s.DPoPKey = r.Bytes(); len(s.DPoPKey) == 0 {
+					*s = Session{}
+					return ErrMalformed
+				}
+			case tagScopes:
+				s.Scopes = r.String()
+			default:
+				r.Bytes() // a field of a later version: skipped
+			}
+		}
+		if last == 0 {
 			*s = Session{}
 			return ErrMalformed
 		}
