@@ -11,6 +11,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 	"time"
 
@@ -264,6 +265,14 @@ func (rp *RP) responseIssuer(iss string, md *discovery.Metadata) bool {
 		return mt.allows(iss, mt.tenantOf(iss))
 	}
 	return iss == md.Issuer || iss == rp.cfg.Issuer
+}
+
+// IsIssuer reports whether iss names this provider: its issuer or one of
+// its IssuerAliases, or for a multi-tenant provider, the issuer of an
+// allowed tenant. An app with several providers finds a token's or a
+// session's provider with it.
+func (rp *RP) IsIssuer(iss string) bool {
+	return iss != "" && (rp.responseIssuer(iss, rp.provider.Metadata()) || slices.Contains(rp.cfg.IssuerAliases, iss))
 }
 
 // httpClient is the client the RP calls a provider's APIs with: the

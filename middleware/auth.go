@@ -13,10 +13,23 @@ import (
 	"github.com/oidcrp/oidcrp/session"
 )
 
-// Config joins a relying party and a session manager into handlers.
-// RP and Sessions are required; every other field has a working zero value.
+// Config joins a relying party (or several) and a session manager into
+// handlers. RP (or Providers) and Sessions are required; every other field
+// has a working zero value.
 type Config struct {
+	// RP is the provider users log in with, for an app with one.
 	RP *client.RP
+
+	// Providers are the providers users may log in with, for an app with
+	// several ("Log in with Google, Microsoft or GitHub"), instead of RP.
+	// The login takes the provider's name (LoginPath?provider=name, a
+	// chooser page without it); one callback serves them all, and refuses
+	// a response from another provider than the one its login was started
+	// with before any token request (the mix-up attack, RFC 9207, RFC 9700
+	// section 4.4). Sessions record their provider's issuer, and logouts
+	// of one provider never end another's sessions: a sub is unique per
+	// issuer only. Their issuers must differ.
+	Providers []Provider
 
 	// Sessions keeps sessions and login flows. When RP's redirect URL is
 	// https, its cookies are made Secure, with the "__Host-" prefix, on
@@ -75,11 +88,11 @@ type Config struct {
 // Auth holds the handlers and middleware of one relying party. It is safe
 // for concurrent use.
 type Auth struct {
-	cfg      Config
-	rp       *client.RP
-	sessions *session.Manager
-	now      func() time.Time
-	claims   claimsCache
+	cfg       Config
+	providers []*provider
+	sessions  *session.Manager
+	now       func() time.Time
+	claims    claimsCache
 }
 
 // ErrInvalidConfig: a Config field is wrong; the message says which.
@@ -87,11 +100,12 @@ var ErrInvalidConfig = errors.New("middleware: invalid config")
 
 // New validates cfg and returns an Auth.
 func New(cfg Config) (*Auth, error) {
-	switch {
-	case cfg.RP == nil:
-		return nil, fmt.Errorf("%w: RP is nil", ErrInvalidConfig)
-	case cfg.Sessions == nil:
+	if cfg.Sessions == nil {
 		return nil, fmt.Errorf("%w: Sessions is nil", ErrInvalidConfig)
+	}
+	providers, err := providersOf(&cfg)
+	if err != nil {
+		return nil, err
 	}
 	if cfg.LoginPath == "" {
 		cfg.LoginPath = "/auth/login"
@@ -112,10 +126,8 @@ func New(cfg Config) (*Auth, error) {
 	// ends at a proxy and the app sees plain HTTP: its cookies must be
 	// Secure, whatever the request says.
 	sessions := cfg.Sessions
-	if cfg.RP.Config().RedirectURL == "" {
-		return nil, fmt.Errorf("%w: RP has no RedirectURL, which the login needs", ErrInvalidConfig)
-	}
-	redirect, err := url.Parse(cfg.RP.Config().RedirectURL)
+	redirectURL := providers[0].rp.Config().RedirectURL
+	redirect, err := url.Parse(redirectURL)
 	if err != nil {
 		return nil, fmt.Errorf("%w: RP's RedirectURL: %v", ErrInvalidConfig, err)
 	}
@@ -124,11 +136,13 @@ func New(cfg Config) (*Auth, error) {
 		sessions = sessions.WithSecure()
 	case redirect.Scheme == "http" && secure && !httpx.IsLoopback(redirect.Hostname()):
 		cfg.Logger.Warn("oidcrp: session cookies are Secure but the redirect URL is http: browsers will not send them back; use an https redirect URL",
-			"redirect_url", cfg.RP.Config().RedirectURL)
+			"redirect_url", redirectURL)
 	}
-	// Sessions saved before they recorded their provider's issuer are this
-	// provider's.
-	sessions = sessions.WithDefaultIssuer(cfg.RP.Config().Issuer)
+	if len(providers) == 1 {
+		// Sessions saved before they recorded their provider's issuer
+		// are this provider's.
+		sessions = sessions.WithDefaultIssuer(providers[0].issuer)
+	}
 	cfg.Sessions = sessions
-	return &Auth{cfg: cfg, rp: cfg.RP, sessions: sessions, now: sessions.Config().Now}, nil
+	return &Auth{cfg: cfg, providers: providers, sessions: sessions, now: sessions.Config().Now}, nil
 }

@@ -5,8 +5,10 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"net/url"
 
 	"github.com/oidcrp/oidcrp/client"
+	"github.com/oidcrp/oidcrp/internal/jws"
 	"github.com/oidcrp/oidcrp/session"
 )
 
@@ -53,14 +55,18 @@ func (a *Auth) BackchannelLogout() http.Handler {
 
 func (a *Auth) backchannelLogout(r *http.Request, raw string) error {
 	ctx := r.Context()
-	lt, err := a.rp.VerifyLogoutToken(ctx, raw)
+	p, err := a.logoutTokenProvider(raw)
+	if err != nil {
+		return err
+	}
+	lt, err := p.rp.VerifyLogoutToken(ctx, raw)
 	if err != nil {
 		return err
 	}
 	// The logout covers the sessions created before the provider issued
 	// the token (give or take the clock skew), however often it is
 	// delivered: a redelivery records the same revocation again.
-	skew := a.rp.Config().ClockSkew
+	skew := p.rp.Config().ClockSkew
 	if err := a.sessions.Revoke(ctx, session.Revocation{Issuer: lt.Issuer, SID: lt.SessionID, Subject: lt.Subject, At: lt.IssuedAt.Add(skew)}); err != nil {
 		return err
 	}
@@ -74,6 +80,30 @@ func (a *Auth) backchannelLogout(r *http.Request, raw string) error {
 		return ErrLogoutReplay
 	}
 	return nil
+}
+
+// logoutTokenProvider returns the provider whose key must have signed a
+// logout token: the one named by its (as yet unverified) iss, which that
+// provider's verification then checks. With one provider, that one.
+func (a *Auth) logoutTokenProvider(raw string) (*provider, error) {
+	if len(a.providers) == 1 {
+		return a.providers[0], nil
+	}
+	t, err := jws.Parse(raw)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %w", client.ErrInvalidToken, err)
+	}
+	var claims struct {
+		Iss string `json:"iss"`
+	}
+	if err := json.Unmarshal(t.Payload, &claims); err != nil {
+		return nil, fmt.Errorf("%w: payload: %v", client.ErrInvalidToken, err)
+	}
+	p, ok := a.issuing(claims.Iss)
+	if !ok {
+		return nil, fmt.Errorf("%w: logout token of an issuer the app does not use", client.ErrInvalidToken)
+	}
+	return p, nil
 }
 
 // logoutErrorMessage says what was wrong with a logout request, without
@@ -91,16 +121,17 @@ func logoutErrorMessage(err error) string {
 
 // FrontchannelLogout returns the handler the provider loads in an iframe
 // when the user logs out there (OpenID Connect Front-Channel Logout 1.0):
-// GET with iss and sid. The iss must be the provider's; the sessions of sid
-// are revoked; and the browser's own session, if its cookie came along, is
-// deleted. The answer is never cached (Cache-Control: no-cache, no-store;
+// GET with iss and sid. The iss must be one of the providers'; the sessions
+// of sid at that provider are revoked; and the browser's own session, if its
+// cookie came along and is of that provider session (or the request names
+// none), is deleted. The answer is never cached (Cache-Control: no-cache, no-store;
 // Pragma: no-cache), as the specification asks.
 func (a *Auth) FrontchannelLogout() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		h := w.Header()
 		h.Set("Cache-Control", "no-cache, no-store")
 		h.Set("Pragma", "no-cache")
-		sid, err := a.rp.FrontchannelLogout(r.URL.Query())
+		p, sid, err := a.frontchannelRequest(r.URL.Query())
 		if err != nil {
 			writeError(w, r, http.StatusBadRequest, "invalid_request", "The logout request is malformed.")
 			return
@@ -108,19 +139,34 @@ func (a *Auth) FrontchannelLogout() http.Handler {
 		if sid != "" {
 			// Anyone can send this request: recorded only if this app
 			// issued a session of sid.
-			rev := session.Revocation{Issuer: a.rp.Config().Issuer, SID: sid, Unverified: true}
+			rev := session.Revocation{Issuer: p.issuer, SID: sid, Unverified: true}
 			if err := a.sessions.Revoke(r.Context(), rev); err != nil {
 				a.fail(w, r, err)
 				return
 			}
 		}
 		// The browser's own session, when its cookie reached this frame.
-		if s, err := a.sessions.Load(r); err == nil && (sid == "" || s.SID == sid) {
+		if s, err := a.sessions.Load(r); err == nil && (sid == "" || s.SID == sid && p.rp.IsIssuer(s.Issuer)) {
 			a.sessions.Destroy(w, r)
 		}
 		h.Set("Content-Type", "text/html; charset=utf-8")
 		w.Write([]byte("<!doctype html><title>Logged out</title>"))
 	})
+}
+
+// frontchannelRequest checks a front-channel logout request's query and
+// returns the provider its iss names, with the sid (see
+// client.RP.FrontchannelLogout); sid is "" for a request that names none.
+func (a *Auth) frontchannelRequest(q url.Values) (*provider, string, error) {
+	p := a.providers[0]
+	if iss := q["iss"]; len(a.providers) > 1 && len(iss) == 1 && iss[0] != "" {
+		var ok bool
+		if p, ok = a.issuing(iss[0]); !ok {
+			return nil, "", fmt.Errorf("%w: iss names an issuer the app does not use", client.ErrLogoutRequest)
+		}
+	}
+	sid, err := p.rp.FrontchannelLogout(q)
+	return p, sid, err
 }
 
 func writeJSONError(w http.ResponseWriter, status int, code, desc string) {

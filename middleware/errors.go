@@ -21,7 +21,8 @@ var errBadReturnTo = errors.New("middleware: return_to is not a local path")
 // failed (unreachable, 5xx, an answer against the protocol, a refused
 // pushed authorization request, a token left unbound when DPoP was asked
 // for), 503 when the
-// session store failed, 403 when the user declined at the provider, 400 for
+// session store failed, 403 when the user declined at the provider or a
+// step-up failed (ErrStepUpUser, ErrStepUpACR, ErrStepUpRequired), 400 for
 // everything the request itself got wrong (forged, replayed or expired
 // callbacks, tokens failing a check), 500 otherwise.
 func ErrorStatus(err error) int {
@@ -37,13 +38,16 @@ func ErrorStatus(err error) int {
 		return http.StatusBadGateway
 	case errors.Is(err, session.ErrStore):
 		return http.StatusServiceUnavailable
+	case errors.Is(err, ErrStepUpUser), errors.Is(err, ErrStepUpACR), errors.Is(err, ErrStepUpRequired):
+		return http.StatusForbidden
 	case errors.As(err, &authErr):
 		if authErr.Code == "access_denied" {
 			return http.StatusForbidden
 		}
 		return http.StatusBadRequest
 	case errors.Is(err, session.ErrNoFlow), errors.Is(err, session.ErrFlowUsed),
-		errors.Is(err, errBadReturnTo), errors.Is(err, errBadCallbackForm), isProtocolError(err):
+		errors.Is(err, errBadReturnTo), errors.Is(err, errBadCallbackForm), errors.Is(err, ErrUnknownProvider),
+		isProtocolError(err):
 		return http.StatusBadRequest
 	default:
 		return http.StatusInternalServerError
@@ -76,6 +80,12 @@ func publicMessage(err error) string {
 		return "This sign-in attempt has expired or was started in another browser. Please sign in again."
 	case errors.Is(err, errBadReturnTo):
 		return "The return address must be a page of this site."
+	case errors.Is(err, ErrUnknownProvider):
+		return "There is no such sign-in provider."
+	case errors.Is(err, ErrStepUpUser):
+		return "You signed in as another user: you are still signed in as before."
+	case errors.Is(err, ErrStepUpACR):
+		return "The identity provider did not sign you in as strongly as this page needs."
 	case errors.Is(err, client.ErrPAR) && !errors.Is(err, client.ErrProviderUnavailable):
 		return "The identity provider refused the sign-in request. Please try again later."
 	}

@@ -11,10 +11,12 @@ import (
 
 // Login returns the handler that starts a login: it redirects the browser
 // to the provider with a fresh state, nonce and PKCE challenge, kept in a
-// flow cookie of their own. The optional return_to query parameter, where
-// to land after login, must be a local path (see IsLocalPath); any other
-// value is refused with 400, so the login cannot be turned into an open
-// redirect.
+// flow cookie of their own. With several providers (Config.Providers), the
+// provider query parameter names the one; without it, the answer is a
+// chooser page linking to each, and an unknown name is refused with 400.
+// The optional return_to query parameter, where to land after login, must
+// be a local path (see IsLocalPath); any other value is refused with 400,
+// so the login cannot be turned into an open redirect.
 func (a *Auth) Login() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		returnTo := a.cfg.DefaultReturnTo
@@ -25,26 +27,46 @@ func (a *Auth) Login() http.Handler {
 			}
 			returnTo = v
 		}
+		p := a.providers[0]
+		switch name, ok, err := queryParam(r.URL.RawQuery, "provider"); {
+		case err != nil:
+			a.fail(w, r, ErrUnknownProvider)
+			return
+		case ok:
+			if p, ok = a.named(name); !ok {
+				a.fail(w, r, ErrUnknownProvider)
+				return
+			}
+		case len(a.providers) > 1:
+			a.choose(w, returnTo)
+			return
+		}
 		var req client.AuthRequest
 		if a.cfg.AuthRequest != nil {
 			req = a.cfg.AuthRequest(r)
 		}
 		req.ReturnTo = returnTo
-		// With pushed authorization requests (RFC 9126) this is a request
-		// to the provider; its failure is the login's (ErrorStatus: 502).
-		authURL, flow, err := a.rp.AuthCodeURLContext(r.Context(), req)
-		if err != nil {
-			a.fail(w, r, err)
-			return
-		}
-		var buf [320]byte
-		data, _ := flow.AppendBinary(buf[:0])
-		if err := a.sessions.SaveFlow(w, r, session.LoginFlow, flow.State, data); err != nil {
-			a.fail(w, r, err)
-			return
-		}
-		redirect(w, authURL)
+		a.startLogin(w, r, p, req, loginFlow{})
 	})
+}
+
+// startLogin redirects the browser to p for req, leaving lf (with the
+// client's Flow) for the callback.
+func (a *Auth) startLogin(w http.ResponseWriter, r *http.Request, p *provider, req client.AuthRequest, lf loginFlow) {
+	// With pushed authorization requests (RFC 9126) this is a request to
+	// the provider; its failure is the login's (ErrorStatus: 502).
+	authURL, flow, err := p.rp.AuthCodeURLContext(r.Context(), req)
+	if err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	lf.provider, lf.flow = p.name, flow
+	var buf [400]byte
+	if err := a.sessions.SaveFlow(w, r, session.LoginFlow, flow.State, lf.appendBinary(buf[:0])); err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	redirect(w, authURL)
 }
 
 // queryParam returns the value of the query parameter name in raw, and

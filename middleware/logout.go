@@ -69,9 +69,14 @@ var sameOrigin = http.NewCrossOriginProtection()
 // endAtProvider revokes s's refresh token and sends the browser to the
 // provider's end_session_endpoint, or home.
 func (a *Auth) endAtProvider(w http.ResponseWriter, r *http.Request, s *session.Session) {
-	if s.RefreshToken != "" && a.rp.Provider().Metadata().RevocationEndpoint != "" {
+	p, err := a.sessionProvider(s)
+	if err != nil {
+		seeOther(w, a.cfg.DefaultReturnTo) // a provider no longer configured
+		return
+	}
+	if s.RefreshToken != "" && p.rp.Provider().Metadata().RevocationEndpoint != "" {
 		ctx, cancel := context.WithTimeout(r.Context(), revokeTimeout)
-		err := a.rp.Revoke(ctx, s.RefreshToken, "refresh_token")
+		err := p.rp.Revoke(ctx, s.RefreshToken, "refresh_token")
 		cancel()
 		if err != nil {
 			// The session is gone here; the token dies with the
@@ -90,7 +95,7 @@ func (a *Auth) endAtProvider(w http.ResponseWriter, r *http.Request, s *session.
 			state = ""
 		}
 	}
-	u, err := a.rp.EndSessionURL(s.IDToken, a.cfg.PostLogoutRedirectURL, state)
+	u, err := p.rp.EndSessionURL(s.IDToken, a.cfg.PostLogoutRedirectURL, state)
 	if err != nil {
 		seeOther(w, a.cfg.DefaultReturnTo)
 		return

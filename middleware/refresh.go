@@ -45,7 +45,7 @@ func (st *requestState) refreshLocked(ctx context.Context) error {
 				return session.Tokens{}, err
 			}
 		}
-		tokens, err := a.rp.RefreshDPoP(ctx, key, s.RefreshToken, s.IDToken)
+		tokens, err := st.p.rp.RefreshDPoP(ctx, key, s.RefreshToken, s.IDToken)
 		if err != nil {
 			return session.Tokens{}, err
 		}
@@ -194,7 +194,7 @@ func (t *transport) RoundTrip(req *http.Request) (*http.Response, error) {
 			}
 			return nil, err
 		}
-		return t.st.a.rp.DPoPRoundTrip(t.base, req, key, tok.AccessToken)
+		return t.st.p.rp.DPoPRoundTrip(t.base, req, key, tok.AccessToken)
 	}
 	out := req.Clone(req.Context())
 	tok.SetAuthHeader(out)

@@ -57,7 +57,21 @@ func Claims(ctx context.Context, v any) error {
 // session.ErrInvalid or session.ErrExpired for a user who must log in, and
 // with an error matching session.ErrStore when the session store failed.
 func (a *Auth) Authenticate(r *http.Request) (*session.Session, error) {
-	return a.sessions.Load(r)
+	s, _, err := a.authenticate(r)
+	return s, err
+}
+
+// authenticate returns r's session and the provider it was logged in with.
+func (a *Auth) authenticate(r *http.Request) (*session.Session, *provider, error) {
+	s, err := a.sessions.Load(r)
+	if err != nil {
+		return nil, nil, err
+	}
+	p, err := a.sessionProvider(s)
+	if err != nil {
+		return nil, nil, err
+	}
+	return s, p, nil
 }
 
 // Require returns middleware that lets through only requests with a valid
@@ -121,11 +135,11 @@ func (a *Auth) Optional(next http.Handler) http.Handler {
 
 // begin authenticates r and refreshes its tokens when due.
 func (a *Auth) begin(w http.ResponseWriter, r *http.Request) (*requestState, error) {
-	s, err := a.Authenticate(r)
+	s, p, err := a.authenticate(r)
 	if err != nil {
 		return nil, err
 	}
-	st := a.newState(w, r, s)
+	st := a.newState(w, r, s, p)
 	if !a.cfg.DisableRefresh && s.RefreshToken != "" && a.sessions.RefreshDue(s) && a.sessions.RecentRefreshFailure(s) == nil {
 		// The page may do without a fresh token: wait for the provider a
 		// few seconds at most (the refresh goes on for those who need it).

@@ -16,6 +16,7 @@ import (
 // one allocation per request, its response writer included.
 type requestState struct {
 	a     *Auth
+	p     *provider      // the provider the session was logged in with
 	r     *http.Request  // as the middleware got it: its cookies name the session
 	w     responseWriter // the handler's: writes the session before the header
 	outer *requestState  // the state of an enclosing Auth's middleware, if any
@@ -48,8 +49,8 @@ func (a *Auth) state(ctx context.Context) *requestState {
 	return nil
 }
 
-func (a *Auth) newState(w http.ResponseWriter, r *http.Request, s *session.Session) *requestState {
-	st := &requestState{a: a, r: r, outer: stateFrom(r.Context()), sess: s, cookie: s}
+func (a *Auth) newState(w http.ResponseWriter, r *http.Request, s *session.Session, p *provider) *requestState {
+	st := &requestState{a: a, p: p, r: r, outer: stateFrom(r.Context()), sess: s, cookie: s}
 	st.w = responseWriter{ResponseWriter: w, st: st}
 	return st
 }

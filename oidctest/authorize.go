@@ -113,6 +113,10 @@ func (s *Server) authorize(w http.ResponseWriter, r *http.Request) {
 		expires:   s.now().Add(time.Minute),
 		jkt:       q.Get("dpop_jkt"),
 	}
+	if acr := strings.Fields(q.Get("acr_values")); len(acr) > 0 {
+		// The user authenticates as strongly as the client asks.
+		s.codes[code].acr = acr[0]
+	}
 	s.stats.Authorizations++
 	resp.Set("code", code)
 	s.finishAuthorize(w, r, redirect, mode, resp)

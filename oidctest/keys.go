@@ -31,8 +31,9 @@ func (k *signingKey) public() jose.JSONWebKey {
 
 // keyPool hands out keys generated once per process: RSA key generation
 // costs tens of milliseconds, and a test suite starts many providers. Keys
-// are test keys; sharing them between providers of one process is harmless
-// (each provider has its own issuer).
+// are test keys; providers of one process with the same SigningAlg share
+// them, which is harmless as each has its own issuer. A test that needs two
+// providers' signatures to differ gives them different SigningAlgs.
 var keyPool struct {
 	mu        sync.Mutex // guards keys and impostors
 	keys      map[jose.SignatureAlgorithm][]crypto.Signer

@@ -205,6 +205,7 @@ type grant struct {
 	audience  []string // of an access token minted for other audiences; nil: the client
 	subject   string   // of an access token whose sub is not user's (client credentials)
 	jkt       string   // the DPoP key the code (dpop_jkt) and its tokens are bound to; "" for Bearer
+	acr       string   // the authentication's class: the first of the request's acr_values
 }
 
 type refreshToken struct {
@@ -377,7 +378,7 @@ func (s *Server) discovery(w http.ResponseWriter, r *http.Request) {
 		"revocation_endpoint_auth_signing_alg_values_supported": assertionAlgs,
 		"introspection_endpoint_auth_methods_supported":         authMethods,
 		"code_challenge_methods_supported":                      []string{"S256"},
-		"claims_supported":                                      []string{"sub", "iss", "aud", "exp", "iat", "auth_time", "nonce", "sid", "name", "email"},
+		"claims_supported":                                      []string{"sub", "iss", "aud", "exp", "iat", "auth_time", "acr", "nonce", "sid", "name", "email"},
 		"authorization_response_iss_parameter_supported":        true,
 		"backchannel_logout_supported":                          true,
 		"backchannel_logout_session_supported":                  true,

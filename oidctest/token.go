@@ -167,6 +167,9 @@ func (s *Server) issue(g *grant, nonce string, refresh bool) map[string]any {
 	if nonce != "" {
 		claims["nonce"] = nonce
 	}
+	if g.acr != "" {
+		claims["acr"] = g.acr
+	}
 	for k, v := range releasedClaims(g.user, g.scope) {
 		claims[k] = v
 	}
