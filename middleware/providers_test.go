@@ -68,7 +68,9 @@ func newMulti(t *testing.T, store session.Store) *multi {
 	}
 	m.auth, err = middleware.New(middleware.Config{
 		Providers: providers, Sessions: sessions, Logger: slog.New(slog.DiscardHandler),
-		AuthRequest: func(r *http.Request) client.AuthRequest { return client.AuthRequest{LoginHint: r.URL.Query().Get("as")} },
+		AuthRequest: func(r *http.Request) client.AuthRequest {
+			return client.AuthRequest{LoginHint: r.URL.Query().Get("as")}
+		},
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -193,7 +195,9 @@ func TestProvidersLogin(t *testing.T) {
 func TestProvidersConfig(t *testing.T) {
 	m := newMulti(t, nil)
 	sessions, _ := session.New(session.Config{Keys: [][]byte{make([]byte, 32)}})
-	p := func(name string, rp string) middleware.Provider { return middleware.Provider{Name: name, RP: m.rps[rp]} }
+	p := func(name string, rp string) middleware.Provider {
+		return middleware.Provider{Name: name, RP: m.rps[rp]}
+	}
 	for _, tt := range []struct {
 		name string
 		cfg  middleware.Config
