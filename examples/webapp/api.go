@@ -65,7 +65,7 @@ func (a *app) newAPI(ctx context.Context, cfg config, replay session.ReplayCache
 		},
 	}
 	if rcfg.Audience == "" {
-		rcfg.Audience = cfg.clientID
+		rcfg.Audience = a.rp.Config().ClientID
 	}
 	if a.rp.Config().AuthMethod != client.AuthNone && a.rp.Provider().Metadata().IntrospectionEndpoint != "" {
 		rcfg.Introspector = a.rp // authenticates as the app, with its OIDC_AUTH_METHOD

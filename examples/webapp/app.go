@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/url"
+	"strings"
 	"time"
 
 	"github.com/redis/go-redis/v9"
@@ -23,50 +24,30 @@ import (
 // app is the web app: its routes, and what it must close.
 type app struct {
 	http.Handler
-	issuer   string
-	rp       *client.RP
+	issuer   string                // the first provider's
+	rp       *client.RP            // the first provider's, whose access tokens /api/me takes
+	rps      map[string]*client.RP // every provider's, by name ("default" for the one of OIDC_ISSUER)
+	multi    bool                  // OIDC_PROVIDERS is set
 	auth     *middleware.Auth
-	embedded *oidctest.Server // nil with OIDC_ISSUER
-	redis    *redis.Client    // nil without REDIS_URL
+	embedded []*oidctest.Server // the embedded providers started
+	redis    *redis.Client      // nil without REDIS_URL
 }
 
-// newApp connects to the provider (starting the embedded one when no issuer
-// is configured) and builds the routes. A provider that cannot be reached,
-// or whose discovery document names another issuer, fails here, at start-up.
+// newApp connects to the providers (starting an embedded one for each
+// provider without an issuer) and builds the routes. A provider that
+// cannot be reached, or whose discovery document names another issuer,
+// fails here, at start-up.
 func newApp(ctx context.Context, cfg config, logger *slog.Logger) (*app, error) {
-	a := &app{issuer: cfg.issuer}
-	if cfg.issuer == "" {
-		a.embedded = startEmbeddedProvider(cfg)
-		a.issuer = a.embedded.URL
-		logger.Warn("OIDC_ISSUER is unset: using the embedded development provider; it logs in a demo user without asking", "issuer", a.issuer)
-	}
+	a := &app{rps: map[string]*client.RP{}, multi: cfg.providers != nil}
 	if cfg.randomSessionKeys {
 		logger.Warn("SESSION_KEYS is unset: using a random key; sessions end when the process does")
 	}
-
-	// Loopback issuers (a provider run next to the app for development or
-	// tests) may use http; any other must use https.
-	clientCfg := client.Config{
-		Issuer:       a.issuer,
-		ClientID:     cfg.clientID,
-		ClientSecret: cfg.clientSecret,
-		RedirectURL:  cfg.redirectURL,
-		Scopes:       cfg.scopes,
-		AuthMethod:   cfg.authMethod,
-
-		PushedAuthorizationRequests: cfg.par,
-		ResponseMode:                cfg.responseMode,
-		DPoP:                        cfg.dpop,
-	}
-	if cfg.authMethod == client.AuthPrivateKeyJWT {
-		clientCfg.PrivateKey, clientCfg.PrivateKeyID = cfg.privateKey, cfg.privateKeyID
-	}
-	rp, err := client.New(ctx, clientCfg)
+	list, err := a.connect(ctx, cfg, logger)
 	if err != nil {
 		a.Close()
-		return nil, fmt.Errorf("provider %s: %w", a.issuer, err)
+		return nil, err
 	}
-	a.rp = rp
+	a.rp, a.issuer = list[0].RP, list[0].RP.Config().Issuer
 	sessionCfg := session.Config{Keys: cfg.sessionKeys}
 	if cfg.redis != nil {
 		store, err := a.connectRedis(ctx, cfg.redis)
@@ -83,7 +64,7 @@ func newApp(ctx context.Context, cfg config, logger *slog.Logger) (*app, error) 
 		return nil, err
 	}
 	a.auth, err = middleware.New(middleware.Config{
-		RP:                    rp,
+		Providers:             list,
 		Sessions:              sessions,
 		PostLogoutRedirectURL: cfg.postLogoutURL,
 		UserInfo:              true,
@@ -103,14 +84,15 @@ func newApp(ctx context.Context, cfg config, logger *slog.Logger) (*app, error) 
 	mux.Handle("GET /{$}", a.auth.PostLogout(a.auth.Optional(http.HandlerFunc(home))))
 	mux.Handle("GET /auth/login", a.auth.Login())
 	mux.Handle("GET /auth/callback", a.auth.Callback())
-	if cfg.responseMode == client.ResponseModeFormPost {
+	formPost := a.formPost()
+	if formPost {
 		mux.Handle("POST /auth/callback", a.auth.Callback())
 	}
 	mux.Handle("GET /auth/logout", a.auth.Logout())
 	mux.Handle("POST /auth/logout", a.auth.Logout())
 	mux.Handle("POST /auth/backchannel-logout", a.auth.BackchannelLogout())
 	mux.Handle("GET /auth/frontchannel-logout", a.auth.FrontchannelLogout())
-	mux.Handle("GET /me", a.auth.Require(http.HandlerFunc(me)))
+	mux.Handle("GET /me", a.auth.Require(http.HandlerFunc(a.me)))
 	mux.Handle("GET /userinfo", a.auth.Require(http.HandlerFunc(a.userinfo)))
 	mux.Handle("GET /auth/jwks.json", jwksHandler(cfg.jwks))
 	mux.Handle("GET /api/me", api) // access tokens, or the session (api.go)
@@ -121,44 +103,71 @@ func newApp(ctx context.Context, cfg config, logger *slog.Logger) (*app, error) 
 	// let through, its state (checked against the login's flow cookie)
 	// being its CSRF defence.
 	cop := http.NewCrossOriginProtection()
-	if cfg.responseMode == client.ResponseModeFormPost {
+	if formPost {
 		cop.AddInsecureBypassPattern("POST /auth/callback")
 	}
 	a.Handler = cop.Handler(mux)
 	return a, nil
 }
 
-// connectRedis connects to Redis and checks, with PING, that it answers:
-// an unreachable Redis stops the app at start-up.
-func (a *app) connectRedis(ctx context.Context, opts *redis.Options) (*redisstore.Store, error) {
-	a.redis = redis.NewClient(opts)
-	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
-	defer cancel()
-	if err := a.redis.Ping(ctx).Err(); err != nil {
-		return nil, fmt.Errorf("REDIS_URL: Redis at %s does not answer: %w", opts.Addr, err)
+// embeddedAlgs are the signing algorithms of the embedded providers, one
+// each in turn, so that each signs with keys of its own (see
+// oidctest.Config.SigningAlg).
+var embeddedAlgs = []string{"RS256", "ES256", "PS256", "ES384", "EdDSA", "RS384", "PS384", "ES512", "RS512", "PS512"}
+
+// connect makes the client of each provider (clientConfigs), starting an
+// embedded provider for each without an issuer.
+func (a *app) connect(ctx context.Context, cfg config, logger *slog.Logger) ([]middleware.Provider, error) {
+	ccs, err := cfg.clientConfigs()
+	if err != nil {
+		return nil, err
 	}
-	return redisstore.New(a.redis, redisstore.Options{})
+	var out []middleware.Provider
+	for i, pc := range cfg.providerList() {
+		ccfg := ccs[i]
+		if pc.embedded() {
+			c := oidctest.Client{ID: ccfg.ClientID, Secret: ccfg.ClientSecret, AuthMethod: string(ccfg.AuthMethod)}
+			op := startEmbeddedProvider(cfg, c, embeddedAlgs[i%len(embeddedAlgs)])
+			a.embedded = append(a.embedded, op)
+			ccfg.Issuer = op.URL
+			logger.Warn(cfg.prefix(pc)+"ISSUER is unset: using an embedded development provider; it logs in a demo user without asking",
+				"provider", pc.name, "issuer", op.URL)
+		}
+		// Loopback issuers (a provider run next to the app for
+		// development or tests) may use http; any other must use https.
+		rp, err := client.New(ctx, ccfg)
+		if err != nil {
+			return nil, fmt.Errorf("provider %s (%s): %w", pc.name, ccfg.Issuer, err)
+		}
+		a.rps[pc.name] = rp
+		out = append(out, middleware.Provider{Name: pc.name, Label: label(pc), RP: rp})
+	}
+	return out, nil
 }
 
-// Close releases the provider and Redis connections and stops the
-// embedded provider.
-func (a *app) Close() {
-	if a.rp != nil {
-		a.rp.Close()
+// label is the chooser page's name of a provider.
+func label(pc providerConfig) string {
+	kind, _, _ := strings.Cut(pc.preset, ":")
+	switch kind {
+	case "google":
+		return "Google"
+	case "microsoft":
+		return "Microsoft"
+	case "apple":
+		return "Apple"
+	case "github":
+		return "GitHub"
+	case "gitlab":
+		return "GitLab"
 	}
-	if a.redis != nil {
-		a.redis.Close()
-	}
-	if a.embedded != nil {
-		a.embedded.Close()
-	}
+	return pc.name
 }
 
 // startEmbeddedProvider starts oidctest with a demo user and the app's
-// client registered, with the app's authentication method (and public key).
-func startEmbeddedProvider(cfg config) *oidctest.Server {
-	c := oidctest.Client{ID: cfg.clientID, Secret: cfg.clientSecret, AuthMethod: string(cfg.authMethod)}
-	if cfg.authMethod == client.AuthPrivateKeyJWT {
+// client c registered, with its authentication method (and the app's
+// public key), signing with alg.
+func startEmbeddedProvider(cfg config, c oidctest.Client, alg string) *oidctest.Server {
+	if c.AuthMethod == string(client.AuthPrivateKeyJWT) {
 		c.JWKS = cfg.jwks
 	}
 	c.RedirectURIs = []string{cfg.redirectURL}
@@ -175,9 +184,47 @@ func startEmbeddedProvider(cfg config) *oidctest.Server {
 				"preferred_username": "demo", "email": "demo@example.com", "email_verified": true,
 			},
 		}},
+		SigningAlg:          alg,
 		RotateRefreshTokens: true,
 		DPoPNonce:           cfg.dpop, // nonces too, as strict providers ask
 	})
+}
+
+// connectRedis connects to Redis and checks, with PING, that it answers:
+// an unreachable Redis stops the app at start-up.
+func (a *app) connectRedis(ctx context.Context, opts *redis.Options) (*redisstore.Store, error) {
+	a.redis = redis.NewClient(opts)
+	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	if err := a.redis.Ping(ctx).Err(); err != nil {
+		return nil, fmt.Errorf("REDIS_URL: Redis at %s does not answer: %w", opts.Addr, err)
+	}
+	return redisstore.New(a.redis, redisstore.Options{})
+}
+
+// Close releases the provider and Redis connections and stops the
+// embedded providers.
+func (a *app) Close() {
+	for _, rp := range a.rps {
+		rp.Close()
+	}
+	if a.redis != nil {
+		a.redis.Close()
+	}
+	for _, op := range a.embedded {
+		op.Close()
+	}
+}
+
+// formPost reports whether a provider posts its authorization responses
+// (response_mode=form_post): the callback then takes POST too.
+func (a *app) formPost() bool {
+	for _, rp := range a.rps {
+		if rp.Config().ResponseMode == client.ResponseModeFormPost {
+			return true
+		}
+	}
+	return false
 }
 
 var homePage = template.Must(template.New("home").Parse(`<!doctype html>
@@ -215,20 +262,26 @@ func home(w http.ResponseWriter, r *http.Request) {
 	homePage.Execute(w, page)
 }
 
-// me answers {"sub": ..., "claims": {...}} for the logged-in user.
-func me(w http.ResponseWriter, r *http.Request) {
+// me answers {"sub": ..., "claims": {...}} for the logged-in user, and
+// with OIDC_PROVIDERS, "provider": the name of the one the user logged in
+// with.
+func (a *app) me(w http.ResponseWriter, r *http.Request) {
 	var claims map[string]any
 	if err := middleware.Claims(r.Context(), &claims); err != nil {
 		http.Error(w, "no session", http.StatusUnauthorized)
 		return
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"sub": middleware.Subject(r.Context()), "claims": claims})
+	v := map[string]any{"sub": middleware.Subject(r.Context()), "claims": claims}
+	if a.multi {
+		v["provider"] = middleware.ProviderName(r.Context())
+	}
+	writeJSON(w, http.StatusOK, v)
 }
 
 // userinfo calls the provider's userinfo endpoint as the user, with an access
 // token that refreshes itself, and relays the answer.
 func (a *app) userinfo(w http.ResponseWriter, r *http.Request) {
-	endpoint := a.rp.Provider().Metadata().UserinfoEndpoint
+	endpoint := a.rps[middleware.ProviderName(r.Context())].Provider().Metadata().UserinfoEndpoint
 	if endpoint == "" {
 		writeJSON(w, http.StatusNotFound, map[string]string{"error": "the provider has no userinfo endpoint"})
 		return

@@ -29,16 +29,21 @@ type config struct {
 	randomSessionKeys bool           // SESSION_KEYS was unset
 	redis             *redis.Options // nil: sessions in cookies, this instance's memory for the rest
 
-	authMethod   client.AuthMethod
-	privateKey   *client.PrivateKey // nil without OIDC_PRIVATE_KEY_FILE
-	privateKeyID string             // "": the key's thumbprint
-	jwks         []byte             // privateKey's public half, served at /auth/jwks.json; nil without a key
+	authMethod    client.AuthMethod  // the one provider's
+	authMethodEnv client.AuthMethod  // OIDC_AUTH_METHOD; "": each client's own default (clientAuth)
+	privateKey    *client.PrivateKey // nil without OIDC_PRIVATE_KEY_FILE
+	privateKeyID  string             // "": the key's thumbprint
+	jwks          []byte             // privateKey's public half, served at /auth/jwks.json; nil without a key
 
 	api apiConfig // GET /api/me (api.go)
 
 	par          client.PARMode // OIDC_PAR
 	responseMode string         // OIDC_RESPONSE_MODE: query or form_post
 	dpop         bool           // OIDC_DPOP
+
+	// providers are those of OIDC_PROVIDERS; nil without it, for the one
+	// provider of OIDC_ISSUER (the fields above).
+	providers []providerConfig
 }
 
 // configFromEnv reads and checks the configuration; its errors are one
@@ -73,7 +78,16 @@ func configFromEnv(getenv func(string) string) (config, error) {
 	if len(cfg.scopes) == 0 {
 		cfg.scopes = []string{"openid", "profile", "email"}
 	}
-	if cfg.issuer != "" && cfg.clientID == "" {
+	providers, err := providersFromEnv(getenv)
+	if err != nil {
+		return config{}, err
+	}
+	if providers != nil {
+		// OIDC_ISSUER, OIDC_CLIENT_ID and OIDC_CLIENT_SECRET are the one
+		// provider's: ignored with several.
+		cfg.providers, cfg.issuer, cfg.clientID, cfg.clientSecret = providers, "", "", ""
+	}
+	if cfg.providers == nil && cfg.issuer != "" && cfg.clientID == "" {
 		return config{}, errors.New("OIDC_CLIENT_ID is required when OIDC_ISSUER is set")
 	}
 	if err := cfg.clientAuthFromEnv(getenv); err != nil {
@@ -112,12 +126,9 @@ func configFromEnv(getenv func(string) string) (config, error) {
 	return cfg, nil
 }
 
-// clientAuthFromEnv reads how the app authenticates to the provider:
-// OIDC_AUTH_METHOD, OIDC_PRIVATE_KEY_FILE and OIDC_PRIVATE_KEY_ID. Unset, the
-// method is client_secret_basic with a secret, else private_key_jwt with a
-// private key, else none. With the embedded provider and no OIDC_CLIENT_ID,
-// the app is the provider's demo client, with its secret when the method
-// needs one.
+// clientAuthFromEnv reads how the app authenticates to the providers:
+// OIDC_AUTH_METHOD, OIDC_PRIVATE_KEY_FILE and OIDC_PRIVATE_KEY_ID, and with
+// one provider, its method (see clientAuth).
 func (cfg *config) clientAuthFromEnv(getenv func(string) string) error {
 	if path := getenv("OIDC_PRIVATE_KEY_FILE"); path != "" {
 		data, err := os.ReadFile(path)
@@ -135,40 +146,57 @@ func (cfg *config) clientAuthFromEnv(getenv func(string) string) error {
 		return errors.New("OIDC_PRIVATE_KEY_ID is set without OIDC_PRIVATE_KEY_FILE")
 	}
 
-	demoClient := cfg.issuer == "" && cfg.clientID == ""
-	cfg.authMethod = client.AuthMethod(getenv("OIDC_AUTH_METHOD"))
-	switch cfg.authMethod {
-	case "":
-		switch {
-		case cfg.clientSecret != "":
-			cfg.authMethod = client.AuthClientSecretBasic
-		case cfg.privateKey != nil:
-			cfg.authMethod = client.AuthPrivateKeyJWT
-		case demoClient:
-			cfg.authMethod = client.AuthClientSecretBasic // with the demo client's secret
-		default:
-			cfg.authMethod = client.AuthNone
-		}
-	case client.AuthClientSecretBasic, client.AuthClientSecretPost, client.AuthClientSecretJWT, client.AuthPrivateKeyJWT, client.AuthNone:
+	cfg.authMethodEnv = client.AuthMethod(getenv("OIDC_AUTH_METHOD"))
+	switch cfg.authMethodEnv {
+	case "", client.AuthClientSecretBasic, client.AuthClientSecretPost, client.AuthClientSecretJWT, client.AuthPrivateKeyJWT, client.AuthNone:
 	default:
-		return fmt.Errorf("OIDC_AUTH_METHOD %q is not one of client_secret_basic, client_secret_post, client_secret_jwt, private_key_jwt, none", cfg.authMethod)
+		return fmt.Errorf("OIDC_AUTH_METHOD %q is not one of client_secret_basic, client_secret_post, client_secret_jwt, private_key_jwt, none", cfg.authMethodEnv)
 	}
-	usesSecret := cfg.authMethod == client.AuthClientSecretBasic || cfg.authMethod == client.AuthClientSecretPost || cfg.authMethod == client.AuthClientSecretJWT
+	if cfg.providers != nil {
+		return nil // each provider's, in clientAuth
+	}
+	var err error
+	cfg.authMethod, cfg.clientID, cfg.clientSecret, err = cfg.clientAuth("OIDC_", cfg.issuer == "", cfg.clientID, cfg.clientSecret)
+	return err
+}
+
+// clientAuth returns the authentication method of a client with clientID
+// and secret (variables named prefix+CLIENT_ID, ...): OIDC_AUTH_METHOD, or
+// when unset, client_secret_basic with a secret, else private_key_jwt with
+// a private key, else none. The client of an embedded provider with no
+// client ID is the provider's demo client, with its secret when the method
+// needs one.
+func (cfg *config) clientAuth(prefix string, embedded bool, clientID, secret string) (client.AuthMethod, string, string, error) {
+	demoClient := embedded && clientID == ""
+	method := cfg.authMethodEnv
+	if method == "" {
+		switch {
+		case secret != "":
+			method = client.AuthClientSecretBasic
+		case cfg.privateKey != nil:
+			method = client.AuthPrivateKeyJWT
+		case demoClient:
+			method = client.AuthClientSecretBasic // with the demo client's secret
+		default:
+			method = client.AuthNone
+		}
+	}
+	usesSecret := method == client.AuthClientSecretBasic || method == client.AuthClientSecretPost || method == client.AuthClientSecretJWT
 	if demoClient {
-		cfg.clientID = oidctest.DefaultClient.ID
-		if usesSecret && cfg.clientSecret == "" {
-			cfg.clientSecret = oidctest.DefaultClient.Secret
+		clientID = oidctest.DefaultClient.ID
+		if usesSecret && secret == "" {
+			secret = oidctest.DefaultClient.Secret
 		}
 	}
 	switch {
-	case usesSecret && cfg.clientSecret == "":
-		return fmt.Errorf("OIDC_AUTH_METHOD %s needs OIDC_CLIENT_SECRET", cfg.authMethod)
-	case !usesSecret && cfg.clientSecret != "":
-		return fmt.Errorf("OIDC_AUTH_METHOD %s does not use OIDC_CLIENT_SECRET: unset it", cfg.authMethod)
-	case cfg.authMethod == client.AuthPrivateKeyJWT && cfg.privateKey == nil:
-		return errors.New("OIDC_AUTH_METHOD private_key_jwt needs OIDC_PRIVATE_KEY_FILE")
+	case usesSecret && secret == "":
+		return "", "", "", fmt.Errorf("OIDC_AUTH_METHOD %s needs %sCLIENT_SECRET", method, prefix)
+	case !usesSecret && secret != "":
+		return "", "", "", fmt.Errorf("OIDC_AUTH_METHOD %s does not use %sCLIENT_SECRET: unset it", method, prefix)
+	case method == client.AuthPrivateKeyJWT && cfg.privateKey == nil:
+		return "", "", "", errors.New("OIDC_AUTH_METHOD private_key_jwt needs OIDC_PRIVATE_KEY_FILE")
 	}
-	return nil
+	return method, clientID, secret, nil
 }
 
 // requestsFromEnv reads how authorization requests are made and tokens

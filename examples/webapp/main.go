@@ -6,6 +6,11 @@
 //
 //	go run ./examples/webapp    # then open http://127.0.0.1:8080
 //
+// The URIs to register at the providers, for the app served at HOST (over
+// https with -secure), are printed by
+//
+//	go run ./examples/webapp urls [-secure] HOST
+//
 // Environment:
 //
 //	OIDC_ISSUER                    the provider; unset: the embedded one
@@ -44,11 +49,40 @@
 //	OIDC_API_INTROSPECTION_CACHE   how long an introspected token's answer is
 //	                               reused (the revocation delay); default 60s
 //
-// Routes: GET / (public), GET /auth/login?return_to=, GET /auth/callback
-// (and POST with OIDC_RESPONSE_MODE=form_post),
+// Several providers ("Log in with A or B"):
+//
+//	OIDC_PROVIDERS                 comma-separated names ([a-z0-9-]+); set, it
+//	                               replaces OIDC_ISSUER, OIDC_CLIENT_ID and
+//	                               OIDC_CLIENT_SECRET with, for each NAME
+//	                               (upper-cased, "-" made "_"):
+//	OIDC_<NAME>_ISSUER             the provider; with neither it nor a preset,
+//	                               an embedded one
+//	OIDC_<NAME>_CLIENT_ID          required but for an embedded provider
+//	OIDC_<NAME>_CLIENT_SECRET      empty: a public client, or none needed
+//	OIDC_<NAME>_SCOPES             default the preset's, or "openid profile email"
+//	OIDC_<NAME>_PRESET             google[:domain,...] (Workspace domains
+//	                               allowed), microsoft:<tenant>,
+//	                               microsoft:organizations|common:<tenant-id>,...
+//	                               (or * for any tenant), okta, auth0[:audience],
+//	                               keycloak, gitlab,
+//	                               apple:<team-id>:<key-id>:<.p8 file>,
+//	                               github[:<GitHub Enterprise URL>]; unset: a
+//	                               plain OpenID Provider at OIDC_<NAME>_ISSUER
+//	                               (okta, auth0 and keycloak need it too; gitlab
+//	                               takes it for a self-managed instance)
+//
+// OIDC_REDIRECT_URL, OIDC_POST_LOGOUT_REDIRECT_URL, OIDC_AUTH_METHOD and the
+// private key serve every provider; OIDC_PAR, OIDC_RESPONSE_MODE and
+// OIDC_DPOP those without a preset. /api/me takes the first provider's
+// access tokens.
+//
+// Routes: GET / (public), GET /auth/login?return_to= (with several
+// providers, ?provider=<name>; without, a page to choose), GET /auth/callback
+// (and POST when a provider posts its response: OIDC_RESPONSE_MODE=form_post,
+// Apple),
 // GET (a confirmation page) and POST /auth/logout, POST
-// /auth/backchannel-logout, GET /auth/frontchannel-logout, GET /me (JSON,
-// protected), GET /userinfo (the provider's userinfo, protected), GET
+// /auth/backchannel-logout, GET /auth/frontchannel-logout (every provider's),
+// GET /me (JSON, protected; with several providers, its "provider"), GET /userinfo (the provider's userinfo, protected), GET
 // /auth/jwks.json (the app's public key, 404 without OIDC_PRIVATE_KEY_FILE),
 // GET /api/me (JSON, guarded by access tokens: bearer or DPoP, JWT or
 // introspected; or the session cookie).
@@ -68,6 +102,14 @@ import (
 )
 
 func main() {
+	if len(os.Args) > 1 && os.Args[1] == "urls" {
+		err := printURLs(os.Args[2:], os.Getenv, func(format string, a ...any) { fmt.Printf(format, a...) })
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "webapp:", err)
+			os.Exit(2)
+		}
+		return
+	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	logger := slog.New(slog.NewTextHandler(os.Stderr, nil))
