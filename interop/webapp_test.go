@@ -63,6 +63,8 @@ type webappEnv struct {
 
 	APIAudience, APIScopes, APIIntrospectionCache string // GET /api/me
 	PAR, ResponseMode, DPoP                       string // issue 13
+
+	Extra map[string]string // more variables, such as OIDC_PROVIDERS' (issue 14)
 }
 
 func (e webappEnv) environ() []string {
@@ -89,6 +91,9 @@ func (e webappEnv) environ() []string {
 		if v != "" {
 			env = append(env, name+"="+v)
 		}
+	}
+	for name, v := range e.Extra {
+		env = append(env, name+"="+v)
 	}
 	return env
 }
