@@ -26,6 +26,17 @@
 // audience instead (RFC 8693), so a handler calls it as the user in one
 // line: auth.HTTPClient(r, downstream).Get(url).
 //
+// An app may offer several providers (Config.Providers): the login takes
+// the provider's name, or shows a chooser; one callback serves them all,
+// refusing a response of another provider than the login's before any token
+// request (the mix-up attack); and since a sub is unique per issuer only,
+// sessions and logouts are scoped to their provider's issuer. ProviderName
+// says which one a request's user logged in with. RequireStepUp asks the
+// user's provider for more scopes (incremental authorization) or a stronger
+// or fresher authentication (acr_values, max_age) when a route needs them,
+// keeping the session, and refuses a step-up that comes back as another
+// user.
+//
 // Errors map to statuses in one place, ErrorStatus: the browser sees a short
 // safe message, the log sees the error.
 package middleware

@@ -109,3 +109,67 @@ func ExampleAuth_HTTPClient() {
 	// alice@example.com refreshes: 0
 	// alice@example.com refreshes: 1
 }
+
+// Offer several providers: the login without a provider shows a chooser;
+// with one, it starts that provider's login. Each session knows its
+// provider.
+func ExampleConfig_providers() {
+	mux := http.NewServeMux()
+	app := httptest.NewServer(mux)
+	defer app.Close()
+	var list []middleware.Provider
+	for _, name := range []string{"work", "github"} {
+		op := oidctest.NewServer(oidctest.Config{})
+		defer op.Close()
+		rp, err := client.New(context.Background(), client.Config{
+			Issuer: op.URL, ClientID: oidctest.DefaultClient.ID, ClientSecret: oidctest.DefaultClient.Secret,
+			RedirectURL: app.URL + "/auth/callback", // one callback serves them all
+		})
+		if err != nil {
+			log.Fatal(err)
+		}
+		defer rp.Close()
+		list = append(list, middleware.Provider{Name: name, RP: rp})
+	}
+	sessions, _ := session.New(session.Config{Keys: [][]byte{[]byte("0123456789abcdef0123456789abcdef")}})
+	auth, err := middleware.New(middleware.Config{Providers: list, Sessions: sessions})
+	if err != nil {
+		log.Fatal(err)
+	}
+	mux.Handle("GET /auth/login", auth.Login())
+	mux.Handle("GET /auth/callback", auth.Callback())
+	mux.Handle("GET /{$}", auth.Require(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		fmt.Fprintf(w, "%s with %s", middleware.Subject(r.Context()), middleware.ProviderName(r.Context()))
+	})))
+
+	browser := oidctest.NewBrowser()
+	page, _ := browser.Get(context.Background(), app.URL+"/auth/login")
+	fmt.Println(page.StatusCode, page.Header.Get("Content-Type"))
+	page, _ = browser.Get(context.Background(), app.URL+"/auth/login?provider=github")
+	fmt.Println(string(page.Body))
+	// Output:
+	// 200 text/html; charset=utf-8
+	// alice with github
+}
+
+// Ask for more scopes when a page needs them: the user is sent to the
+// provider for them and comes back to the page, keeping the session.
+func ExampleAuth_RequireStepUp() {
+	op := oidctest.NewServer(oidctest.Config{})
+	defer op.Close()
+	app, done := newApp(op, func(mux *http.ServeMux, auth *middleware.Auth) {
+		mux.Handle("GET /calendar", auth.RequireStepUp(middleware.StepUp{Scopes: []string{"calendar"}},
+			http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				s, _ := middleware.SessionFrom(r.Context())
+				fmt.Fprintf(w, "calendar of %s, scopes %q", s.Subject, s.Scopes)
+			})))
+	})
+	defer done()
+
+	browser := oidctest.NewBrowser()
+	browser.Get(context.Background(), app.URL+"/auth/login")
+	page, _ := browser.Get(context.Background(), app.URL+"/calendar")
+	fmt.Println(string(page.Body), "logins:", op.Stats().Authorizations)
+	// Output:
+	// calendar of alice, scopes "calendar email offline_access openid profile" logins: 2
+}
