@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 
+	"github.com/oidcrp/oidcrp/events"
 	"github.com/oidcrp/oidcrp/internal/jwt"
 )
 
@@ -43,53 +44,57 @@ var (
 
 	// ErrMalformedResponse: the callback's query repeats a parameter or is
 	// otherwise unusable (RFC 6749 section 3.1).
-	ErrMalformedResponse error = &responseError{"client: malformed authorization response"}
+	ErrMalformedResponse error = &responseError{"client: malformed authorization response", events.ReasonMalformedResponse}
 
 	// ErrStateMismatch: the state parameter is missing or is not the one
 	// sent (RFC 6749 section 10.12, CSRF).
-	ErrStateMismatch error = &responseError{"client: state mismatch"}
+	ErrStateMismatch error = &responseError{"client: state mismatch", events.ReasonState}
 
 	// ErrResponseIssuer: the iss parameter names another issuer (RFC 9207
 	// section 2.4: mix-up attack). Not to be confused with
 	// discovery.ErrResponseIssuer, a discovery document of another issuer.
-	ErrResponseIssuer error = &responseError{"client: authorization response from another issuer"}
+	ErrResponseIssuer error = &responseError{"client: authorization response from another issuer", events.ReasonIssuer}
 
 	// ErrMissingIssuer: the provider advertises
 	// authorization_response_iss_parameter_supported but the response has no
 	// iss parameter (RFC 9207 section 2.4).
-	ErrMissingIssuer error = &responseError{"client: authorization response lacks iss"}
+	ErrMissingIssuer error = &responseError{"client: authorization response lacks iss", events.ReasonIssuer}
 
 	// ErrMissingCode: a successful response without a code.
-	ErrMissingCode error = &responseError{"client: authorization response lacks code"}
+	ErrMissingCode error = &responseError{"client: authorization response lacks code", events.ReasonMalformedResponse}
 )
 
 // responseError is an error of an authorization response check: it
-// matches ErrInvalidResponse.
-type responseError struct{ msg string }
+// matches ErrInvalidResponse, and states its events reason.
+type responseError struct {
+	msg    string
+	reason events.Reason
+}
 
-func (e *responseError) Error() string        { return e.msg }
-func (e *responseError) Is(target error) bool { return target == ErrInvalidResponse }
+func (e *responseError) Error() string              { return e.msg }
+func (e *responseError) Is(target error) bool       { return target == ErrInvalidResponse }
+func (e *responseError) EventReason() events.Reason { return e.reason }
 
 // Errors of the token endpoint.
 var (
 	// ErrInvalidGrant: the provider rejected the code or refresh token
 	// (expired, revoked, already used, or issued to someone else). For a
 	// refresh this means the login is over. The error is a *TokenError.
-	ErrInvalidGrant = errors.New("client: invalid grant")
+	ErrInvalidGrant = events.NewError(events.ReasonInvalidGrant, "client: invalid grant")
 
 	// ErrProviderUnavailable: the provider could not be reached, timed out,
 	// or answered with a server error (5xx). Retrying later may succeed.
-	ErrProviderUnavailable = errors.New("client: provider unavailable")
+	ErrProviderUnavailable = events.NewError(events.ReasonProviderUnavailable, "client: provider unavailable")
 
 	// ErrProviderResponse: the provider answered, but not as the protocol
 	// says (not JSON, missing access_token, a member of the wrong JSON type,
 	// a token_type other than Bearer, no id_token where one is required).
-	ErrProviderResponse = errors.New("client: invalid response from provider")
+	ErrProviderResponse = events.NewError(events.ReasonProviderResponse, "client: invalid response from provider")
 
 	// ErrClientAssertion: the client assertion of private_key_jwt could not
 	// be signed: Config.PrivateKey (a key in an HSM or KMS, say) failed. The
 	// signer's error is wrapped.
-	ErrClientAssertion = errors.New("client: cannot sign the client assertion")
+	ErrClientAssertion = events.NewError(events.ReasonClientAssertion, "client: cannot sign the client assertion")
 )
 
 // Errors of token verification: ID tokens (OpenID Connect Core 3.1.3.7),
@@ -114,31 +119,31 @@ var (
 	ErrMissingSubject         = jwt.ErrMissingSubject
 	ErrInvalidTokenType       = jwt.ErrInvalidTokenType
 
-	ErrInvalidNonce    = jwt.NewError("client: token nonce mismatch")
-	ErrAccessTokenHash = jwt.NewError("client: at_hash does not match the access token")
-	ErrAuthTime        = jwt.NewError("client: auth_time missing or older than max_age")
-	ErrSubjectMismatch = jwt.NewError("client: subject differs from the original ID token")
+	ErrInvalidNonce    = jwt.NewError(events.ReasonNonce, "client: token nonce mismatch")
+	ErrAccessTokenHash = jwt.NewError(events.ReasonAccessTokenHash, "client: at_hash does not match the access token")
+	ErrAuthTime        = jwt.NewError(events.ReasonAuthTime, "client: auth_time missing or older than max_age")
+	ErrSubjectMismatch = jwt.NewError(events.ReasonSubjectMismatch, "client: subject differs from the original ID token")
 )
 
 // Errors of userinfo, logout and revocation.
 var (
 	// ErrNoEndpoint: the provider does not offer the endpoint asked for
 	// (userinfo, end_session, revocation).
-	ErrNoEndpoint = errors.New("client: provider has no such endpoint")
+	ErrNoEndpoint = events.NewError(events.ReasonNoEndpoint, "client: provider has no such endpoint")
 
 	// ErrUserInfoSubject: the userinfo response's sub is not the ID
 	// token's (OpenID Connect Core 5.3.2).
-	ErrUserInfoSubject = errors.New("client: userinfo sub does not match the ID token")
+	ErrUserInfoSubject = events.NewError(events.ReasonUserInfoSubject, "client: userinfo sub does not match the ID token")
 
 	// ErrAccessTokenRejected: a resource (userinfo) answered 401 to the
 	// access token: it expired or was revoked.
-	ErrAccessTokenRejected = errors.New("client: access token rejected")
+	ErrAccessTokenRejected = events.NewError(events.ReasonAccessTokenRejected, "client: access token rejected")
 
 	// Logout tokens (Back-Channel Logout 1.0 section 2.6).
 	// Each matches ErrInvalidToken.
-	ErrLogoutEvent   = jwt.NewError("client: logout token lacks the back-channel logout event")
-	ErrLogoutNonce   = jwt.NewError("client: logout token carries a nonce")
-	ErrLogoutSubject = jwt.NewError("client: logout token has neither sid nor sub")
+	ErrLogoutEvent   = jwt.NewError(events.ReasonLogoutToken, "client: logout token lacks the back-channel logout event")
+	ErrLogoutNonce   = jwt.NewError(events.ReasonLogoutToken, "client: logout token carries a nonce")
+	ErrLogoutSubject = jwt.NewError(events.ReasonLogoutToken, "client: logout token has neither sid nor sub")
 )
 
 // AuthError is an error response from the authorization endpoint (RFC 6749
@@ -147,6 +152,15 @@ type AuthError struct {
 	Code        string // the error parameter, e.g. "access_denied"
 	Description string // error_description, human-readable, may be empty
 	URI         string // error_uri, may be empty
+}
+
+// EventReason is the reason events give for e: ReasonAccessDenied when the
+// user declined, else ReasonProviderError.
+func (e *AuthError) EventReason() events.Reason {
+	if e.Code == "access_denied" {
+		return events.ReasonAccessDenied
+	}
+	return events.ReasonProviderError
 }
 
 func (e *AuthError) Error() string {
@@ -193,3 +207,19 @@ func (e *TokenError) Is(target error) bool {
 }
 
 func (e *TokenError) Unwrap() error { return e.Err }
+
+// EventReason is the reason events give for e: ReasonInvalidGrant,
+// ReasonInvalidClient (invalid_client, unauthorized_client: the client's
+// credentials), ReasonProviderUnavailable for 5xx, else ReasonProviderError.
+func (e *TokenError) EventReason() events.Reason {
+	switch {
+	case e.Code == "invalid_grant":
+		return events.ReasonInvalidGrant
+	case e.Code == "invalid_client", e.Code == "unauthorized_client":
+		return events.ReasonInvalidClient
+	case e.StatusCode >= 500:
+		return events.ReasonProviderUnavailable
+	default:
+		return events.ReasonProviderError
+	}
+}

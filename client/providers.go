@@ -10,6 +10,7 @@ import (
 	"strings"
 
 	"github.com/oidcrp/oidcrp/discovery"
+	"github.com/oidcrp/oidcrp/events"
 	"github.com/oidcrp/oidcrp/internal/jwt"
 )
 
@@ -142,7 +143,7 @@ func newOAuth2Provider(cfg *Config) (*discovery.Provider, error) {
 
 // ErrIDTokenRefused: Config.CheckIDToken refused an ID token (a Google
 // Workspace domain not allowed, say). It matches ErrInvalidToken.
-var ErrIDTokenRefused = jwt.NewError("client: ID token refused by Config.CheckIDToken")
+var ErrIDTokenRefused = jwt.NewError(events.ReasonIDTokenRefused, "client: ID token refused by Config.CheckIDToken")
 
 // checkIDToken runs Config.CheckIDToken on t.
 func (rp *RP) checkIDToken(t *IDToken) error {

@@ -3,6 +3,8 @@ package discovery
 import (
 	"errors"
 	"fmt"
+
+	"github.com/oidcrp/oidcrp/events"
 )
 
 var (
@@ -20,15 +22,15 @@ var (
 	ErrFetch = errors.New("discovery: fetch failed")
 
 	// ErrInvalidKeySet: the jwks_uri document is not a JSON Web Key Set.
-	ErrInvalidKeySet = errors.New("discovery: invalid JSON Web Key Set")
+	ErrInvalidKeySet = events.NewError(events.ReasonProviderResponse, "discovery: invalid JSON Web Key Set")
 
 	// ErrUnknownKey: a token names a key (kid) that is not in the provider's
 	// key set, even after re-fetching it, or a re-fetch was refused because
 	// the last one was too recent (see Config.KeyRefetchInterval).
-	ErrUnknownKey = errors.New("discovery: signing key not found")
+	ErrUnknownKey = events.NewError(events.ReasonUnknownKey, "discovery: signing key not found")
 
 	// ErrSignature: the signature does not verify with the provider's key.
-	ErrSignature = errors.New("discovery: invalid signature")
+	ErrSignature = events.NewError(events.ReasonSignature, "discovery: invalid signature")
 
 	// ErrInvalidConfig: a Config field is wrong; the message says which.
 	ErrInvalidConfig = errors.New("discovery: invalid config")
@@ -45,6 +47,9 @@ func (e *IssuerMismatchError) Error() string {
 }
 
 func (e *IssuerMismatchError) Is(target error) bool { return target == ErrIssuerMismatch }
+
+// EventReason is events.ReasonIssuer.
+func (e *IssuerMismatchError) EventReason() events.Reason { return events.ReasonIssuer }
 
 // MetadataError names the member of the discovery document that is wrong.
 // errors.Is(err, ErrInvalidMetadata) holds for it.
@@ -64,6 +69,10 @@ func (e *MetadataError) Error() string {
 func (e *MetadataError) Is(target error) bool { return target == ErrInvalidMetadata }
 func (e *MetadataError) Unwrap() error        { return e.Err }
 
+// EventReason is events.ReasonProviderResponse: the provider's document is
+// not usable.
+func (e *MetadataError) EventReason() events.Reason { return events.ReasonProviderResponse }
+
 // FetchError is a failed request to the provider. StatusCode is 0 when no
 // HTTP answer came (network error, timeout). errors.Is(err, ErrFetch) holds.
 type FetchError struct {
@@ -81,3 +90,12 @@ func (e *FetchError) Error() string {
 
 func (e *FetchError) Is(target error) bool { return target == ErrFetch }
 func (e *FetchError) Unwrap() error        { return e.Err }
+
+// EventReason is events.ReasonProviderUnavailable when no answer came or
+// the answer was 5xx, else events.ReasonProviderResponse.
+func (e *FetchError) EventReason() events.Reason {
+	if e.StatusCode == 0 || e.StatusCode >= 500 {
+		return events.ReasonProviderUnavailable
+	}
+	return events.ReasonProviderResponse
+}

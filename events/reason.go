@@ -89,6 +89,7 @@ const (
 	ReasonAccessTokenHash Reason = "at_hash"
 	ReasonAuthTime        Reason = "auth_time"
 	ReasonSubjectMismatch Reason = "subject_mismatch" // a refreshed ID token of another user
+	ReasonIDTokenRefused  Reason = "id_token_refused" // the app's own check (client.Config.CheckIDToken) refused it
 	ReasonLogoutToken     Reason = "logout_token"     // a logout token without its event, with a nonce, or without sid and sub
 	ReasonInactive        Reason = "inactive"         // introspection says the token is not active
 	ReasonDPoPBinding     Reason = "dpop_binding"     // a DPoP-bound token as Bearer, or an unbound one as DPoP

@@ -2,13 +2,13 @@ package session
 
 import (
 	"crypto/subtle"
-	"errors"
 	"fmt"
 	"net/http"
 	"slices"
 	"strings"
 	"time"
 
+	"github.com/oidcrp/oidcrp/events"
 	"github.com/oidcrp/oidcrp/internal/wire"
 )
 
@@ -16,11 +16,11 @@ var (
 	// ErrNoFlow: no login attempt is pending for the state of a callback:
 	// none was started in this browser, or it timed out, or the state was
 	// forged.
-	ErrNoFlow = errors.New("session: no pending login for this state")
+	ErrNoFlow = events.NewError(events.ReasonState, "session: no pending login for this state")
 
 	// ErrFlowUsed: the login attempt was completed already; its callback is
 	// being replayed.
-	ErrFlowUsed = errors.New("session: login attempt already used")
+	ErrFlowUsed = events.NewError(events.ReasonReplay, "session: login attempt already used")
 )
 
 // flowKeyLen is how much of the state names a flow cookie: 96 bits.

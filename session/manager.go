@@ -11,6 +11,7 @@ import (
 
 	"github.com/gorilla/securecookie"
 
+	"github.com/oidcrp/oidcrp/events"
 	"github.com/oidcrp/oidcrp/internal/randstr"
 )
 
@@ -26,7 +27,7 @@ var (
 
 	// ErrStore: the session store failed. No session is granted: callers
 	// should fail closed (503) rather than treat the user as logged out.
-	ErrStore = errors.New("session: store unavailable")
+	ErrStore = events.NewError(events.ReasonStore, "session: store unavailable")
 )
 
 // Config configures a Manager. Every field but Keys (or Codecs) has a

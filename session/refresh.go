@@ -10,6 +10,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/oidcrp/oidcrp/events"
 	"github.com/oidcrp/oidcrp/internal/wire"
 )
 
@@ -49,7 +50,7 @@ func (s *Session) SetTokens(t Tokens) {
 // ErrRefreshResult: a refresh result the Coordinator handed out does not
 // answer this session's refresh: it was sealed for another refresh, or for
 // another user. No token of it is used.
-var ErrRefreshResult = errors.New("session: refresh result of another refresh")
+var ErrRefreshResult = events.NewError(events.ReasonRefreshResult, "session: refresh result of another refresh")
 
 // refreshRetry is how long a failed refresh is not tried again: while the
 // provider is down, requests do not each wait for it.

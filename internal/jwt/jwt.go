@@ -18,6 +18,8 @@ import (
 	"math"
 	"strconv"
 	"time"
+
+	"github.com/oidcrp/oidcrp/events"
 )
 
 // ErrInvalidToken is the umbrella of every token-check error: errors.Is(err,
@@ -25,31 +27,36 @@ import (
 // with NewError.
 var ErrInvalidToken = errors.New("oidcrp: invalid token")
 
-// checkError is a token-check sentinel: its own identity, and a match for
-// ErrInvalidToken.
-type checkError struct{ msg string }
+// checkError is a token-check sentinel: its own identity, a match for
+// ErrInvalidToken, and the reason events give for it.
+type checkError struct {
+	msg    string
+	reason events.Reason
+}
 
-func (e *checkError) Error() string        { return e.msg }
-func (e *checkError) Is(target error) bool { return target == ErrInvalidToken }
+func (e *checkError) Error() string              { return e.msg }
+func (e *checkError) Is(target error) bool       { return target == ErrInvalidToken }
+func (e *checkError) EventReason() events.Reason { return e.reason }
 
-// NewError returns a new token-check sentinel with the message msg: it is
-// itself (errors.Is compares identity) and matches ErrInvalidToken. Packages
-// declare with it the checks only they make (nonce, at_hash, DPoP proofs).
-func NewError(msg string) error { return &checkError{msg} }
+// NewError returns a new token-check sentinel with the message msg and the
+// events reason: it is itself (errors.Is compares identity), matches
+// ErrInvalidToken, and events.ReasonOf gives reason for it. Packages declare
+// with it the checks only they make (nonce, at_hash, DPoP proofs).
+func NewError(reason events.Reason, msg string) error { return &checkError{msg, reason} }
 
 // The checks every kind of token shares.
 var (
-	ErrMalformed              = NewError("oidcrp: malformed token")
-	ErrUnsupportedAlgorithm   = NewError("oidcrp: token signed with a disallowed algorithm")
-	ErrInvalidSignature       = NewError("oidcrp: invalid token signature")
-	ErrInvalidIssuer          = NewError("oidcrp: token from another issuer")
-	ErrInvalidAudience        = NewError("oidcrp: token not for this audience")
-	ErrInvalidAuthorizedParty = NewError("oidcrp: token azp is not this client")
-	ErrExpired                = NewError("oidcrp: token expired")
-	ErrNotYetValid            = NewError("oidcrp: token not yet valid (nbf)")
-	ErrIssuedInFuture         = NewError("oidcrp: token issued in the future")
-	ErrMissingSubject         = NewError("oidcrp: token has no sub")
-	ErrInvalidTokenType       = NewError("oidcrp: token of another type")
+	ErrMalformed              = NewError(events.ReasonMalformedToken, "oidcrp: malformed token")
+	ErrUnsupportedAlgorithm   = NewError(events.ReasonAlgorithm, "oidcrp: token signed with a disallowed algorithm")
+	ErrInvalidSignature       = NewError(events.ReasonSignature, "oidcrp: invalid token signature")
+	ErrInvalidIssuer          = NewError(events.ReasonIssuer, "oidcrp: token from another issuer")
+	ErrInvalidAudience        = NewError(events.ReasonAudience, "oidcrp: token not for this audience")
+	ErrInvalidAuthorizedParty = NewError(events.ReasonAuthorizedParty, "oidcrp: token azp is not this client")
+	ErrExpired                = NewError(events.ReasonExpired, "oidcrp: token expired")
+	ErrNotYetValid            = NewError(events.ReasonNotYetValid, "oidcrp: token not yet valid (nbf)")
+	ErrIssuedInFuture         = NewError(events.ReasonIssuedInFuture, "oidcrp: token issued in the future")
+	ErrMissingSubject         = NewError(events.ReasonMissingSubject, "oidcrp: token has no sub")
+	ErrInvalidTokenType       = NewError(events.ReasonTokenType, "oidcrp: token of another type")
 )
 
 // Registered are the claims every kind of token is checked on (RFC 7519

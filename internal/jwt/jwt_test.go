@@ -2,8 +2,11 @@ package jwt
 
 import (
 	"errors"
+	"fmt"
 	"testing"
 	"time"
+
+	"github.com/oidcrp/oidcrp/events"
 )
 
 func TestCheckTimes(t *testing.T) {
@@ -53,8 +56,11 @@ func TestDecode(t *testing.T) {
 }
 
 func TestSentinels(t *testing.T) {
-	a, b := NewError("a"), NewError("a")
+	a, b := NewError(events.ReasonNonce, "a"), NewError(events.ReasonNonce, "a")
 	if errors.Is(a, b) || !errors.Is(a, ErrInvalidToken) || errors.Is(ErrInvalidToken, a) {
 		t.Fatal("sentinels must be distinct, and each match the umbrella")
+	}
+	if events.ReasonOf(fmt.Errorf("%w: at %v", ErrExpired, time.Now())) != events.ReasonExpired || events.ReasonOf(a) != events.ReasonNonce {
+		t.Fatal("sentinels must state their reasons")
 	}
 }
