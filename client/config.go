@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/oidcrp/oidcrp/discovery"
+	"github.com/oidcrp/oidcrp/events"
 )
 
 // AuthMethod is how the client authenticates to the token endpoint (OpenID
@@ -211,6 +212,14 @@ type Config struct {
 	InsecureSkipIssuerCheck bool
 	InsecureAllowHTTP       bool
 
+	// Events receives the client's events: EndpointSucceeded and
+	// EndpointFailed for each call to the token, userinfo, revocation and
+	// introspection endpoints, with its latency, and ClockSkew for ID and
+	// logout tokens failing a time check; it is given to discovery when New
+	// discovers the provider (the discovery and key-set events). If nil,
+	// they are logged with slog.Default() (see events.Log).
+	Events events.Sink
+
 	// Now returns the current time. If nil, time.Now.
 	Now func() time.Time
 }
@@ -388,5 +397,6 @@ func (c *Config) normalize() error {
 	if c.Now == nil {
 		c.Now = time.Now
 	}
+	c.Events = events.OrLog(c.Events, nil)
 	return nil
 }

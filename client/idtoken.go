@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/oidcrp/oidcrp/discovery"
+	"github.com/oidcrp/oidcrp/events"
 	"github.com/oidcrp/oidcrp/internal/jws"
 	"github.com/oidcrp/oidcrp/internal/jwt"
 )
@@ -84,6 +85,7 @@ func (rp *RP) VerifyIDToken(ctx context.Context, raw string, checks IDTokenCheck
 	}
 	now := rp.cfg.Now()
 	if err := rp.checkCommon(&c, md, now, true); err != nil {
+		rp.clockSkew(ctx, "id_token", &c, now, err)
 		return nil, err
 	}
 	if c.Subject == "" {
@@ -201,6 +203,28 @@ func (rp *RP) checkCommon(c *jwt.Claims, md *discovery.Metadata, now time.Time, 
 	// ID and logout tokens get the clock skew past exp too.
 	return c.CheckTimes(jwt.Times{Now: now, Skew: rp.cfg.ClockSkew, ExpiryLeeway: rp.cfg.ClockSkew,
 		RequireExpiry: needExp, RequireIssuedAt: true})
+}
+
+// clockSkew emits ClockSkew when err is a failed time check of the token
+// of kind whose claims are c, checked at now as checkCommon does (the clock
+// skew on every side): how far outside the window the claim was says by how
+// much one of the clocks is off.
+func (rp *RP) clockSkew(ctx context.Context, kind string, c *jwt.Claims, now time.Time, err error) {
+	var off time.Duration
+	switch {
+	case errors.Is(err, ErrExpired) && c.Expiry != nil:
+		off = now.Sub(c.Expiry.Time().Add(rp.cfg.ClockSkew))
+	case errors.Is(err, ErrNotYetValid):
+		off = c.NotBefore.Time().Sub(now.Add(rp.cfg.ClockSkew))
+	case errors.Is(err, ErrIssuedInFuture):
+		off = c.IssuedAt.Time().Sub(now.Add(rp.cfg.ClockSkew))
+	default:
+		return // not a time check, or no exp at all
+	}
+	if s := rp.cfg.Events; s.Enabled(ctx, events.ClockSkew) {
+		s.Emit(ctx, events.Event{Name: events.ClockSkew, Issuer: rp.cfg.Issuer, Kind: kind,
+			Reason: events.ReasonOf(err), Skew: off})
+	}
 }
 
 // issuerMatches compares iss with the provider's issuer, exactly: for a

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"net/url"
+	"time"
 )
 
 // Introspect asks the provider's introspection endpoint about token (RFC
@@ -14,7 +15,7 @@ import (
 // introspection_endpoint, a *TokenError when the provider refuses (such as
 // invalid_client), and ErrProviderUnavailable when it cannot be reached or
 // fails.
-func (rp *RP) Introspect(ctx context.Context, token, hint string) ([]byte, error) {
+func (rp *RP) Introspect(ctx context.Context, token, hint string) (body []byte, err error) {
 	md := rp.provider.Metadata()
 	if md.IntrospectionEndpoint == "" {
 		return nil, fmt.Errorf("%w: introspection", ErrNoEndpoint)
@@ -23,6 +24,7 @@ func (rp *RP) Introspect(ctx context.Context, token, hint string) ([]byte, error
 	if hint != "" {
 		form.Set("token_type_hint", hint)
 	}
-	_, body, err := rp.post(ctx, md.IntrospectionEndpoint, form)
+	defer rp.called(ctx, "introspection", "", time.Now(), &err)
+	_, body, err = rp.post(ctx, md.IntrospectionEndpoint, form)
 	return body, err
 }

@@ -57,6 +57,7 @@ func (rp *RP) VerifyLogoutToken(ctx context.Context, raw string) (*LogoutToken, 
 	}
 	now := rp.cfg.Now()
 	if err := rp.checkCommon(&c, md, now, false); err != nil {
+		rp.clockSkew(ctx, "logout_token", &c, now, err)
 		return nil, err
 	}
 	event, ok := c.Events[BackchannelLogoutEvent]

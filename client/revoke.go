@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"net/url"
+	"time"
 )
 
 // Revoke asks the provider to revoke token (RFC 7009), such as the refresh
@@ -12,7 +13,7 @@ import (
 // ErrNoEndpoint when the provider has no revocation_endpoint, a *TokenError
 // when the provider refuses, and ErrProviderUnavailable when it cannot be
 // reached or fails. The client authenticates as at the token endpoint.
-func (rp *RP) Revoke(ctx context.Context, token, hint string) error {
+func (rp *RP) Revoke(ctx context.Context, token, hint string) (err error) {
 	md := rp.provider.Metadata()
 	if md.RevocationEndpoint == "" {
 		return fmt.Errorf("%w: revocation", ErrNoEndpoint)
@@ -21,6 +22,7 @@ func (rp *RP) Revoke(ctx context.Context, token, hint string) error {
 	if hint != "" {
 		form.Set("token_type_hint", hint)
 	}
-	_, _, err := rp.post(ctx, md.RevocationEndpoint, form)
+	defer rp.called(ctx, "revocation", "", time.Now(), &err)
+	_, _, err = rp.post(ctx, md.RevocationEndpoint, form)
 	return err
 }

@@ -50,6 +50,7 @@ func New(ctx context.Context, cfg Config) (*RP, error) {
 			HTTPClient:              cfg.HTTPClient,
 			InsecureSkipIssuerCheck: cfg.InsecureSkipIssuerCheck,
 			InsecureAllowHTTP:       cfg.InsecureAllowHTTP,
+			Events:                  cfg.Events,
 			Now:                     cfg.Now,
 		}
 		if cfg.MultiTenant != nil {

@@ -11,9 +11,11 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+	"time"
 
 	"golang.org/x/oauth2"
 
+	"github.com/oidcrp/oidcrp/events"
 	"github.com/oidcrp/oidcrp/internal/httpx"
 )
 
@@ -43,13 +45,28 @@ type tokenResponse struct {
 // section 5.2 error (matching ErrInvalidGrant or, for 5xx,
 // ErrProviderUnavailable), ErrProviderUnavailable for network failures and
 // timeouts, ErrProviderResponse for answers that are not the protocol's.
-func (rp *RP) tokenRequest(ctx context.Context, form url.Values) (*tokenResponse, error) {
+func (rp *RP) tokenRequest(ctx context.Context, form url.Values) (tok *tokenResponse, err error) {
+	defer rp.called(ctx, "token", form.Get("grant_type"), time.Now(), &err)
 	md := rp.provider.Metadata()
 	resp, body, err := rp.post(ctx, md.TokenEndpoint, form)
 	if err != nil {
 		return nil, err
 	}
 	return parseTokenResponse(resp, body)
+}
+
+// called emits the outcome of a call to the provider's endpoint kind
+// (EndpointSucceeded or EndpointFailed) that began at start; *err is the
+// call's error, read when it returns.
+func (rp *RP) called(ctx context.Context, kind, grantType string, start time.Time, err *error) {
+	name := events.EndpointSucceeded
+	if *err != nil {
+		name = events.EndpointFailed
+	}
+	if s := rp.cfg.Events; s.Enabled(ctx, name) {
+		s.Emit(ctx, events.Event{Name: name, Issuer: rp.cfg.Issuer, Kind: kind, GrantType: grantType,
+			Duration: time.Since(start), Reason: events.ReasonOf(*err), Err: *err})
+	}
 }
 
 // post sends form to endpoint, authenticated as the client, and returns a

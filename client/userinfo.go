@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"time"
 
 	"github.com/oidcrp/oidcrp/internal/httpx"
 	"github.com/oidcrp/oidcrp/internal/jwt"
@@ -37,15 +38,15 @@ func (rp *RP) UserInfo(ctx context.Context, accessToken, subject string) (*UserI
 // section 7): "Authorization: DPoP" and a proof signed with key, with the
 // token's hash (ath) and the provider's nonce; a use_dpop_nonce challenge
 // is answered once with a new proof. With a nil key it is UserInfo.
-func (rp *RP) UserInfoDPoP(ctx context.Context, key *DPoPKey, accessToken, subject string) (*UserInfo, error) {
+func (rp *RP) UserInfoDPoP(ctx context.Context, key *DPoPKey, accessToken, subject string) (_ *UserInfo, err error) {
 	md := rp.provider.Metadata()
 	if md.UserinfoEndpoint == "" {
 		return nil, fmt.Errorf("%w: userinfo", ErrNoEndpoint)
 	}
+	defer rp.called(ctx, "userinfo", "", time.Now(), &err)
 	var (
 		resp *http.Response
 		body []byte
-		err  error
 	)
 	for attempt := 0; attempt < 2; attempt++ {
 		req, rerr := http.NewRequestWithContext(ctx, http.MethodGet, md.UserinfoEndpoint, nil)

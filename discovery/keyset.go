@@ -13,6 +13,7 @@ import (
 	"github.com/coreos/go-oidc/v3/oidc"
 	jose "github.com/go-jose/go-jose/v4"
 
+	"github.com/oidcrp/oidcrp/events"
 	"github.com/oidcrp/oidcrp/internal/flight"
 	"github.com/oidcrp/oidcrp/internal/httpx"
 	"github.com/oidcrp/oidcrp/internal/jws"
@@ -109,9 +110,23 @@ func (k *KeySet) Verify(ctx context.Context, kid, alg string, verify func(key cr
 	}
 	matched, err = verifyWith(keys, kid, alg, verify)
 	if err != nil && !matched && kid != "" {
+		// Only the caller that made the re-fetch gets here, at most once
+		// per KeyRefetchInterval: made-up kids cannot flood the sink.
+		if s := k.cfg.Events; s.Enabled(ctx, events.UnknownKey) {
+			s.Emit(ctx, events.Event{Name: events.UnknownKey, Issuer: k.cfg.Issuer, KeyID: truncate(kid, 128)})
+		}
 		return fmt.Errorf("%w: kid %q", ErrUnknownKey, kid)
 	}
 	return err
+}
+
+// truncate returns s cut to at most n bytes, for what a stranger may make
+// long.
+func truncate(s string, n int) string {
+	if len(s) > n {
+		return s[:n]
+	}
+	return s
 }
 
 // verifyWith tries the keys that may have made the signature. matched
@@ -155,10 +170,10 @@ func (k *KeySet) current(ctx context.Context) ([]jose.JSONWebKey, error) {
 		if failed != nil && failed.uri == u && k.cfg.now().Sub(failed.at) < k.cfg.KeyRefetchInterval {
 			return nil, failed.err
 		}
-		return k.fetch(ctx, u)
+		return k.fetch(ctx, u, fetchFirst)
 	}
 	if k.cfg.now().After(stale) {
-		k.bg.start("jwks", func(ctx context.Context) { k.fetch(ctx, k.uri()) })
+		k.bg.start("jwks", func(ctx context.Context) { k.fetch(ctx, k.uri(), fetchRefresh) })
 	}
 	return keys, nil
 }
@@ -176,41 +191,69 @@ func (k *KeySet) refetch(ctx context.Context) ([]jose.JSONWebKey, error) {
 	}
 	k.refetched = now
 	k.mu.Unlock()
-	return k.fetch(ctx, k.uri())
+	return k.fetch(ctx, k.uri(), fetchUnknownKid)
 }
 
 // Refresh fetches the key set now, sharing a fetch already under way.
 func (k *KeySet) Refresh(ctx context.Context) error {
-	_, err := k.fetch(ctx, k.uri())
+	_, err := k.fetch(ctx, k.uri(), fetchRefresh)
 	return err
 }
 
+// Ready reports whether the key set holds the keys of the current
+// jwks_uri, fetching them when it does not (sharing a fetch under way).
+// After a failed fetch it repeats that failure for KeyRefetchInterval
+// instead of fetching again, so that a health check polled often costs the
+// provider one request per interval at most. It fails with ErrFetch or
+// ErrInvalidKeySet.
+func (k *KeySet) Ready(ctx context.Context) error {
+	_, err := k.current(ctx)
+	return err
+}
+
+// Why a key set is fetched: the KeySetFetched event's Kind.
+const (
+	fetchFirst      = "first"       // no keys of the current jwks_uri yet
+	fetchRefresh    = "refresh"     // the cache age passed, or Refresh
+	fetchUnknownKid = "unknown_kid" // a token named a key the set lacks
+)
+
 // fetch fetches the key set at u, sharing a fetch of u already under way,
-// and keeps it if u is still the current jwks_uri when it arrives.
-func (k *KeySet) fetch(ctx context.Context, u string) ([]jose.JSONWebKey, error) {
+// and keeps it if u is still the current jwks_uri when it arrives. kind says
+// why, for the events.
+func (k *KeySet) fetch(ctx context.Context, u, kind string) ([]jose.JSONWebKey, error) {
 	keys, _, err := k.fetches.Do(ctx, u, func(context.Context) ([]jose.JSONWebKey, error) {
 		ctx, cancel := context.WithTimeout(k.bg.ctx, httpx.DefaultTimeout)
 		defer cancel()
-		now := k.cfg.now()
-		// Redirects are followed only on the origin of jwks_uri (httpx.Get).
-		resp, body, err := httpx.Get(ctx, k.client, u, "application/jwk-set+json, application/json")
-		if err != nil {
-			return nil, k.failed(u, now, fetchError(u, err))
-		}
-		keys, err := parseKeySet(body)
-		if err != nil {
-			return nil, k.failed(u, now, err)
-		}
-		// A set that arrives after the metadata moved on to another
-		// jwks_uri answers the callers who asked for it, but is not kept.
-		if k.uri() == u {
-			k.mu.Lock()
-			k.keys, k.from, k.stale, k.failure = keys, u, now.Add(cacheAge(resp.Header, k.cfg)), nil
-			k.mu.Unlock()
-		}
-		return keys, nil
+		start := time.Now()
+		keys, err := k.fetchNow(ctx, u)
+		k.cfg.emitFetch(ctx, events.KeySetFetched, events.KeySetFailed, kind, start, err)
+		return keys, err
 	})
 	return keys, err
+}
+
+// fetchNow fetches and parses the key set at u, and keeps it (or the
+// failure).
+func (k *KeySet) fetchNow(ctx context.Context, u string) ([]jose.JSONWebKey, error) {
+	now := k.cfg.now()
+	// Redirects are followed only on the origin of jwks_uri (httpx.Get).
+	resp, body, err := httpx.Get(ctx, k.client, u, "application/jwk-set+json, application/json")
+	if err != nil {
+		return nil, k.failed(u, now, fetchError(u, err))
+	}
+	keys, err := parseKeySet(body)
+	if err != nil {
+		return nil, k.failed(u, now, err)
+	}
+	// A set that arrives after the metadata moved on to another jwks_uri
+	// answers the callers who asked for it, but is not kept.
+	if k.uri() == u {
+		k.mu.Lock()
+		k.keys, k.from, k.stale, k.failure = keys, u, now.Add(cacheAge(resp.Header, k.cfg)), nil
+		k.mu.Unlock()
+	}
+	return keys, nil
 }
 
 // failed records a failed fetch from u: keys held from u are tried again

@@ -11,6 +11,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/oidcrp/oidcrp/events"
 	"github.com/oidcrp/oidcrp/internal/flight"
 	"github.com/oidcrp/oidcrp/internal/httpx"
 )
@@ -72,6 +73,12 @@ type Config struct {
 	// with made-up kids cannot make us hammer the provider. If zero, 10
 	// seconds.
 	KeyRefetchInterval time.Duration
+
+	// Events receives the provider's events: DiscoveryFetched and
+	// DiscoveryFailed, KeySetFetched, KeySetFailed and UnknownKey, with the
+	// time each fetch took. If nil, they are logged with slog.Default() (see
+	// events.Log).
+	Events events.Sink
 
 	// Now returns the current time. If nil, time.Now.
 	Now func() time.Time
@@ -169,6 +176,7 @@ func (c *Config) check() error {
 	if c.KeyRefetchInterval == 0 {
 		c.KeyRefetchInterval = 10 * time.Second
 	}
+	c.Events = events.OrLog(c.Events, nil)
 	return nil
 }
 
@@ -209,7 +217,9 @@ func (p *Provider) Refresh(ctx context.Context) (*Metadata, error) {
 		// caller who gives up can neither lose the result nor undo it.
 		ctx, cancel := context.WithTimeout(p.bg.ctx, httpx.DefaultTimeout)
 		defer cancel()
+		start := time.Now()
 		c, err := p.fetch(ctx)
+		p.cfg.emitFetch(ctx, events.DiscoveryFetched, events.DiscoveryFailed, "", start, err)
 		if err != nil {
 			if old := p.current.Load(); old != nil {
 				p.current.Store(&cached[*Metadata]{value: old.value, stale: p.cfg.now().Add(p.cfg.MinCacheAge)})
@@ -266,6 +276,20 @@ func (c *Config) checkMetadata(md *Metadata) error {
 	// issuer. The configured one decides: it is where the document came
 	// from, and the document's may differ (InsecureSkipIssuerCheck).
 	return md.validate(c.InsecureAllowHTTP, isLoopbackHTTP(c.Issuer), !c.oauth2Only)
+}
+
+// emitFetch emits ok, or failed with err's reason, for a fetch of kind that
+// began at start (measured by the real clock: Now may be a test's).
+func (c *Config) emitFetch(ctx context.Context, ok, failed events.Name, kind string, start time.Time, err error) {
+	name := ok
+	if err != nil {
+		name = failed
+	}
+	if !c.Events.Enabled(ctx, name) {
+		return
+	}
+	c.Events.Emit(ctx, events.Event{Name: name, Issuer: c.Issuer, Kind: kind, Duration: time.Since(start),
+		Reason: events.ReasonOf(err), Err: err})
 }
 
 func fetchError(u string, err error) error {
