@@ -116,6 +116,12 @@ type Config struct {
 	// middleware package sets it to its provider's issuer when it has one.
 	DefaultIssuer string
 
+	// Events receives the manager's events: SessionExpired and
+	// SessionRevoked when Load refuses a session, RefreshSucceeded,
+	// RefreshFailed and RefreshShared from Refresh. If nil, they are
+	// logged with slog.Default() (see events.Log).
+	Events events.Sink
+
 	// Now returns the current time. If nil, time.Now.
 	Now func() time.Time
 }
@@ -195,6 +201,7 @@ func New(cfg Config) (*Manager, error) {
 	if c.Now == nil {
 		c.Now = time.Now
 	}
+	c.Events = events.OrLog(c.Events, nil)
 	m.secureName = hostPrefix + c.CookieName
 	m.failures = new(refreshFailures)
 	if c.Coordinator == nil {
@@ -322,7 +329,12 @@ func (m *Manager) Load(r *http.Request) (*Session, error) {
 		s.Issuer = m.cfg.DefaultIssuer
 	}
 	now := m.cfg.Now()
-	if now.After(s.CreatedAt.Add(m.cfg.AbsoluteTimeout)) || now.After(s.LastSeen.Add(m.cfg.IdleTimeout)) {
+	if absolute := now.After(s.CreatedAt.Add(m.cfg.AbsoluteTimeout)); absolute || now.After(s.LastSeen.Add(m.cfg.IdleTimeout)) {
+		kind := "idle"
+		if absolute {
+			kind = "absolute"
+		}
+		m.emit(r.Context(), events.SessionExpired, s, kind, nil)
 		return nil, ErrExpired
 	}
 	revoked, err := m.cfg.Revocations.Revoked(r.Context(), s)
@@ -330,9 +342,18 @@ func (m *Manager) Load(r *http.Request) (*Session, error) {
 	case err != nil:
 		return nil, fmt.Errorf("%w: revocations: %w", ErrStore, err)
 	case revoked:
+		m.emit(r.Context(), events.SessionRevoked, s, "", nil)
 		return nil, ErrRevoked
 	}
 	return s, nil
+}
+
+// emit emits the event name about s, with kind and, for a failure, err.
+func (m *Manager) emit(ctx context.Context, name events.Name, s *Session, kind string, err error) {
+	if e := m.cfg.Events; e.Enabled(ctx, name) {
+		e.Emit(ctx, events.Event{Name: name, Issuer: s.Issuer, Subject: s.Subject, Kind: kind,
+			Reason: events.ReasonOf(err), Err: err})
+	}
 }
 
 // Create starts a new session for a login: it gives s a new random ID (so a

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"log/slog"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/oidcrp/oidcrp/events"
@@ -96,26 +97,44 @@ func (m *Manager) Refresh(ctx context.Context, s *Session, redeem func(ctx conte
 	for range 3 {
 		old := s
 		key := refreshKey(old)
+		var ran atomic.Bool // the redemption ran here, not in another request
 		sealed, err := m.cfg.Coordinator.Do(ctx, key, m.cfg.RefreshGrace, func(ctx context.Context) ([]byte, error) {
+			ran.Store(true)
 			// The tokens count as issued when they were asked for: their
 			// lifetime (Expiry - RefreshedAt), which sets the refresh
 			// leeway, must not shrink by the time the answer took.
 			asked := m.cfg.Now()
 			tokens, err := redeem(ctx, old)
-			if err != nil {
-				return nil, err
+			var v []byte
+			if err == nil {
+				v, err = m.sealRefresh(key, old, tokens, asked)
 			}
-			return m.sealRefresh(key, old, tokens, asked)
+			// One event per redemption, whoever waits for it.
+			if err != nil {
+				m.emit(ctx, events.RefreshFailed, old, "", err)
+			} else {
+				m.emit(ctx, events.RefreshSucceeded, old, "", nil)
+			}
+			return v, err
 		})
 		if err != nil {
 			if !errors.Is(err, context.Canceled) && !errors.Is(err, context.DeadlineExceeded) {
 				m.failures.remember(key, err, m.cfg.Now())
 			}
+			if !ran.Load() && errors.Is(err, ErrStore) {
+				m.emit(ctx, events.RefreshFailed, old, "", err) // the coordinator failed
+			}
 			return nil, err
 		}
 		next, refreshedAt, err := m.openRefresh(key, old, sealed)
 		if err != nil {
+			m.emit(ctx, events.RefreshFailed, old, "", err)
 			return nil, err
+		}
+		if !ran.Load() {
+			// Waited for another request's refresh, or carried the tokens
+			// one replaced a little earlier.
+			m.emit(ctx, events.RefreshShared, old, "", nil)
 		}
 		s = next
 		if !refreshedAt.Before(start) || !m.RefreshDue(s) || s.RefreshToken == "" {
