@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/oidcrp/oidcrp/discovery"
+	"github.com/oidcrp/oidcrp/events"
 	"github.com/oidcrp/oidcrp/session"
 )
 
@@ -133,6 +134,13 @@ type Config struct {
 
 	// Logger receives the errors answered with 503. If nil, slog.Default().
 	Logger *slog.Logger
+
+	// Events receives the verifier's events: BearerAccepted and
+	// BearerRefused for each request Require decides on, ClockSkew for JWT
+	// access tokens whose nbf or iat is ahead of the clock; it is given to
+	// discovery when New discovers Issuer. If nil, they are logged to
+	// Logger (see events.Log): the per-request ones at debug level.
+	Events events.Sink
 
 	// Now returns the current time. If nil, time.Now.
 	Now func() time.Time
@@ -272,6 +280,7 @@ func (c *Config) normalize() error {
 	if c.Logger == nil {
 		c.Logger = slog.Default()
 	}
+	c.Events = events.OrLog(c.Events, c.Logger)
 	return nil
 }
 

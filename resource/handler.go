@@ -8,6 +8,8 @@ import (
 	"net/http"
 	"slices"
 	"strings"
+
+	"github.com/oidcrp/oidcrp/events"
 )
 
 // Require returns middleware that lets through only requests with a valid
@@ -36,11 +38,44 @@ func (v *Verifier) Require(next http.Handler, scopes ...string) http.Handler {
 			err = checkScopes(t, scopes)
 		}
 		if err != nil {
+			v.refused(r, err)
 			v.deny(w, r, err, scopes)
 			return
 		}
+		if s := v.cfg.Events; s.Enabled(r.Context(), events.BearerAccepted) {
+			kind := "bearer"
+			switch {
+			case t.FromSession:
+				kind = "session"
+			case t.JKT != "":
+				kind = "dpop"
+			}
+			s.Emit(r.Context(), events.Event{Name: events.BearerAccepted, Issuer: v.cfg.Issuer, Kind: kind})
+		}
 		next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), tokenKey{}, t)))
 	})
+}
+
+// refused emits BearerRefused for r, which Require refuses with err. Its
+// kind is the scheme of r's Authorization header: "bearer", "dpop", or ""
+// without one (or an unreadable one).
+func (v *Verifier) refused(r *http.Request, err error) {
+	s := v.cfg.Events
+	if !s.Enabled(r.Context(), events.BearerRefused) {
+		return
+	}
+	kind := ""
+	if h := r.Header["Authorization"]; len(h) == 1 {
+		scheme, _, _ := strings.Cut(h[0], " ")
+		switch {
+		case strings.EqualFold(scheme, "Bearer"):
+			kind = "bearer"
+		case strings.EqualFold(scheme, "DPoP"):
+			kind = "dpop"
+		}
+	}
+	s.Emit(r.Context(), events.Event{Name: events.BearerRefused, Issuer: v.cfg.Issuer, Kind: kind,
+		Reason: events.ReasonOf(err), Err: err})
 }
 
 // checkScopes returns a *ScopeError unless t carries every scope.

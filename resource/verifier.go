@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/oidcrp/oidcrp/discovery"
+	"github.com/oidcrp/oidcrp/events"
 	"github.com/oidcrp/oidcrp/internal/flight"
 	"github.com/oidcrp/oidcrp/internal/jws"
 	"github.com/oidcrp/oidcrp/internal/jwt"
@@ -41,7 +42,7 @@ func New(ctx context.Context, cfg Config) (*Verifier, error) {
 	v.cfg.DPoPNonceKey = slices.Clone(cfg.DPoPNonceKey)
 	v.cfg.DPoPAlgorithms = slices.Clone(cfg.DPoPAlgorithms)
 	if v.provider == nil {
-		p, err := discovery.New(ctx, discovery.Config{Issuer: cfg.Issuer, HTTPClient: cfg.HTTPClient, InsecureAllowHTTP: cfg.InsecureAllowHTTP})
+		p, err := discovery.New(ctx, discovery.Config{Issuer: cfg.Issuer, HTTPClient: cfg.HTTPClient, InsecureAllowHTTP: v.cfg.InsecureAllowHTTP, Events: v.cfg.Events})
 		if err != nil {
 			return nil, err
 		}
@@ -194,6 +195,7 @@ func (v *Verifier) verifyJWT(ctx context.Context, t *jws.Token, now time.Time) (
 	}
 	tok, err := v.check(&c, now, true)
 	if err != nil {
+		v.clockSkew(ctx, &c, now, err)
 		return nil, time.Time{}, err
 	}
 	if c.Subject == "" {
@@ -236,6 +238,25 @@ func (v *Verifier) check(c *atClaims, now time.Time, jwtToken bool) (*Token, err
 		t.JKT = c.Cnf.JKT
 	}
 	return t, nil
+}
+
+// clockSkew emits ClockSkew for a JWT access token signed by the provider
+// whose nbf or iat is ahead of now by more than the skew: a clock is off.
+// An expired access token is not: clients send stale tokens all the time.
+func (v *Verifier) clockSkew(ctx context.Context, c *atClaims, now time.Time, err error) {
+	var off time.Duration
+	switch {
+	case errors.Is(err, ErrNotYetValid):
+		off = c.NotBefore.Time().Sub(now.Add(v.cfg.ClockSkew))
+	case errors.Is(err, ErrIssuedInFuture):
+		off = c.IssuedAt.Time().Sub(now.Add(v.cfg.ClockSkew))
+	default:
+		return
+	}
+	if s := v.cfg.Events; s.Enabled(ctx, events.ClockSkew) {
+		s.Emit(ctx, events.Event{Name: events.ClockSkew, Issuer: v.cfg.Issuer, Kind: "access_token",
+			Reason: events.ReasonOf(err), Skew: off})
+	}
 }
 
 // asymmetric reports whether alg is a JWS algorithm verified with a public
