@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/oidcrp/oidcrp/client"
+	"github.com/oidcrp/oidcrp/events"
 	"github.com/oidcrp/oidcrp/middleware"
 	"github.com/oidcrp/oidcrp/resource"
 	"github.com/oidcrp/oidcrp/session"
@@ -41,7 +42,7 @@ func apiConfigFromEnv(getenv func(string) string) (apiConfig, error) {
 // only, with any OIDC_AUTH_METHOD), DPoP-bound ones with their proofs, whose htu
 // must name the app's external origin, that of OIDC_REDIRECT_URL. The
 // app's own pages may call it with the session cookie instead.
-func (a *app) newAPI(ctx context.Context, cfg config, replay session.ReplayCache, logger *slog.Logger) (http.Handler, error) {
+func (a *app) newAPI(ctx context.Context, cfg config, replay session.ReplayCache, logger *slog.Logger, sink events.Sink) (http.Handler, error) {
 	u, err := url.Parse(cfg.redirectURL)
 	if err != nil {
 		return nil, err
@@ -53,6 +54,7 @@ func (a *app) newAPI(ctx context.Context, cfg config, replay session.ReplayCache
 		IntrospectionCacheTime: cfg.api.introspectionCache,
 		Replay:                 replay, // Redis when configured: proofs are used once across instances
 		Logger:                 logger,
+		Events:                 sink,
 		Session: func(r *http.Request) (string, bool, error) {
 			s, err := a.auth.Authenticate(r)
 			switch {

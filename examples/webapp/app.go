@@ -15,6 +15,7 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/oidcrp/oidcrp/client"
+	"github.com/oidcrp/oidcrp/events"
 	"github.com/oidcrp/oidcrp/middleware"
 	"github.com/oidcrp/oidcrp/oidctest"
 	"github.com/oidcrp/oidcrp/session"
@@ -31,6 +32,14 @@ type app struct {
 	auth     *middleware.Auth
 	embedded []*oidctest.Server // the embedded providers started
 	redis    *redis.Client      // nil without REDIS_URL
+	logger   *slog.Logger
+
+	// The library's events go to sink: the app's log and, when OTEL_*
+	// asks (tel), OpenTelemetry, with every call to the providers made
+	// through httpClient (nil: the library's default) and traced.
+	sink       events.Sink
+	tel        *telemetry
+	httpClient *http.Client
 }
 
 // newApp connects to the providers (starting an embedded one for each
@@ -38,9 +47,17 @@ type app struct {
 // cannot be reached, or whose discovery document names another issuer,
 // fails here, at start-up.
 func newApp(ctx context.Context, cfg config, logger *slog.Logger) (*app, error) {
-	a := &app{rps: map[string]*client.RP{}, multi: cfg.providers != nil}
+	a := &app{rps: map[string]*client.RP{}, multi: cfg.providers != nil, logger: logger, sink: events.Log(logger)}
 	if cfg.randomSessionKeys {
 		logger.Warn("SESSION_KEYS is unset: using a random key; sessions end when the process does")
+	}
+	transport := http.DefaultTransport
+	if cfg.otel.enabled() {
+		tel, err := newTelemetry(ctx, cfg.otel, logger)
+		if err != nil {
+			return nil, err
+		}
+		a.tel, a.sink, a.httpClient, transport = tel, tel.sink, tel.sink.HTTPClient(), tel.sink.Transport(nil)
 	}
 	list, err := a.connect(ctx, cfg, logger)
 	if err != nil {
@@ -48,7 +65,7 @@ func newApp(ctx context.Context, cfg config, logger *slog.Logger) (*app, error) 
 		return nil, err
 	}
 	a.rp, a.issuer = list[0].RP, list[0].RP.Config().Issuer
-	sessionCfg := session.Config{Keys: cfg.sessionKeys}
+	sessionCfg := session.Config{Keys: cfg.sessionKeys, Events: a.sink}
 	if cfg.redis != nil {
 		store, err := a.connectRedis(ctx, cfg.redis)
 		if err != nil {
@@ -69,12 +86,13 @@ func newApp(ctx context.Context, cfg config, logger *slog.Logger) (*app, error) 
 		PostLogoutRedirectURL: cfg.postLogoutURL,
 		UserInfo:              true,
 		Logger:                logger,
+		Transport:             transport,
 	})
 	if err != nil {
 		a.Close()
 		return nil, err
 	}
-	api, err := a.newAPI(ctx, cfg, sessionCfg.Replay, logger)
+	api, err := a.newAPI(ctx, cfg, sessionCfg.Replay, logger, a.sink)
 	if err != nil {
 		a.Close()
 		return nil, err
@@ -96,6 +114,7 @@ func newApp(ctx context.Context, cfg config, logger *slog.Logger) (*app, error) 
 	mux.Handle("GET /userinfo", a.auth.Require(http.HandlerFunc(a.userinfo)))
 	mux.Handle("GET /auth/jwks.json", jwksHandler(cfg.jwks))
 	mux.Handle("GET /api/me", api) // access tokens, or the session (api.go)
+	mux.Handle("GET /healthz", http.HandlerFunc(a.healthz))
 	// Browsers' cross-origin POSTs (a forged logout form on another site)
 	// are refused; the provider's back-channel POSTs carry no browser
 	// headers and pass. With form_post, the provider's page posts the
@@ -106,7 +125,7 @@ func newApp(ctx context.Context, cfg config, logger *slog.Logger) (*app, error) 
 	if formPost {
 		cop.AddInsecureBypassPattern("POST /auth/callback")
 	}
-	a.Handler = cop.Handler(mux)
+	a.Handler = a.tel.handler(cop.Handler(mux), mux)
 	return a, nil
 }
 
@@ -133,6 +152,7 @@ func (a *app) connect(ctx context.Context, cfg config, logger *slog.Logger) ([]m
 			logger.Warn(cfg.prefix(pc)+"ISSUER is unset: using an embedded development provider; it logs in a demo user without asking",
 				"provider", pc.name, "issuer", op.URL)
 		}
+		ccfg.HTTPClient, ccfg.Events = a.httpClient, a.sink
 		// Loopback issuers (a provider run next to the app for
 		// development or tests) may use http; any other must use https.
 		rp, err := client.New(ctx, ccfg)
@@ -202,9 +222,14 @@ func (a *app) connectRedis(ctx context.Context, opts *redis.Options) (*redisstor
 	return redisstore.New(a.redis, redisstore.Options{})
 }
 
-// Close releases the provider and Redis connections and stops the
-// embedded providers.
+// Close releases the provider and Redis connections, stops the embedded
+// providers, and exports the telemetry still pending.
 func (a *app) Close() {
+	if a.tel != nil {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		a.tel.Close(ctx)
+		cancel()
+	}
 	for _, rp := range a.rps {
 		rp.Close()
 	}

@@ -44,6 +44,8 @@ type config struct {
 	// providers are those of OIDC_PROVIDERS; nil without it, for the one
 	// provider of OIDC_ISSUER (the fields above).
 	providers []providerConfig
+
+	otel otelConfig // OTEL_* (telemetry.go)
 }
 
 // configFromEnv reads and checks the configuration; its errors are one
@@ -109,6 +111,9 @@ func configFromEnv(getenv func(string) string) (config, error) {
 	}
 	api, err := apiConfigFromEnv(getenv)
 	if err != nil {
+		return config{}, err
+	}
+	if cfg.otel, err = otelConfigFromEnv(getenv); err != nil {
 		return config{}, err
 	}
 	cfg.api = api

@@ -48,6 +48,16 @@
 //	                               of them; default none
 //	OIDC_API_INTROSPECTION_CACHE   how long an introspected token's answer is
 //	                               reused (the revocation delay); default 60s
+//	OTEL_TRACES_EXPORTER           console: spans of every request and of every
+//	                               call to the provider, on stdout; none or
+//	                               unset: no traces
+//	OTEL_METRICS_EXPORTER          console: the library's metrics on stdout;
+//	                               none or unset: no metrics
+//	OTEL_SDK_DISABLED              true: neither
+//	OTEL_SERVICE_NAME, OTEL_RESOURCE_ATTRIBUTES, OTEL_METRIC_EXPORT_INTERVAL,
+//	OTEL_TRACES_SAMPLER, OTEL_TRACES_SAMPLER_ARG
+//	                               read by the OpenTelemetry SDK when one of
+//	                               the exporters is on
 //
 // Several providers ("Log in with A or B"):
 //
@@ -85,7 +95,9 @@
 // GET /me (JSON, protected; with several providers, its "provider"), GET /userinfo (the provider's userinfo, protected), GET
 // /auth/jwks.json (the app's public key, 404 without OIDC_PRIVATE_KEY_FILE),
 // GET /api/me (JSON, guarded by access tokens: bearer or DPoP, JWT or
-// introspected; or the session cookie).
+// introspected; or the session cookie), GET /healthz (200 when the
+// provider's metadata and keys are loaded and Redis, if any, answers; 503
+// with a JSON reason otherwise).
 package main
 
 import (

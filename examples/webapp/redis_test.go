@@ -323,3 +323,29 @@ func TestRedisStartupErrors(t *testing.T) {
 		})
 	}
 }
+
+// TestRedisHealthz: /healthz answers 503 naming Redis while Redis is down,
+// and 200 once it is back.
+func TestRedisHealthz(t *testing.T) {
+	rs := redistest.Start(t)
+	op := oidctest.NewServer(oidctest.Config{})
+	defer op.Close()
+	app := serveApp(t, "A", listen(t), sharedVars(t, op, "openid", rs.URL))
+	if status, v := healthz(t, app.url); status != http.StatusOK {
+		t.Fatalf("/healthz: %d %v", status, v)
+	}
+	rs.Stop()
+	if status, v := healthz(t, app.url); status != http.StatusServiceUnavailable || !strings.Contains(v["reason"], "Redis") {
+		t.Fatalf("/healthz with Redis down: %d %v", status, v)
+	}
+	rs.Restart()
+	var status int
+	for start := time.Now(); time.Since(start) < 10*time.Second; time.Sleep(50 * time.Millisecond) {
+		if status, _ = healthz(t, app.url); status == http.StatusOK {
+			break
+		}
+	}
+	if status != http.StatusOK {
+		t.Fatalf("/healthz with Redis back: %d", status)
+	}
+}
