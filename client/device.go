@@ -93,11 +93,12 @@ func (d DeviceAuth) LogValue() slog.Value { return slog.StringValue(d.String()) 
 // with ErrNoEndpoint when the provider has no device authorization
 // endpoint, ErrInvalidConfig for a malformed request, a *TokenError when
 // the provider refuses, ErrProviderUnavailable or ErrProviderResponse.
-func (rp *RP) DeviceAuthorization(ctx context.Context, req DeviceRequest) (*DeviceAuth, error) {
+func (rp *RP) DeviceAuthorization(ctx context.Context, req DeviceRequest) (_ *DeviceAuth, err error) {
 	md := rp.provider.Metadata()
 	if md.DeviceAuthorizationEndpoint == "" {
 		return nil, fmt.Errorf("%w: device_authorization", ErrNoEndpoint)
 	}
+	defer rp.called(ctx, "device_authorization", "", time.Now(), &err)
 	scopes := req.Scopes
 	if scopes == nil {
 		scopes = rp.cfg.Scopes

@@ -17,6 +17,7 @@ import (
 	"net/url"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/oidcrp/oidcrp/internal/jws"
 	"github.com/oidcrp/oidcrp/internal/randstr"
@@ -531,7 +532,8 @@ const jktParam = "dpop_jkt"
 
 // tokenRequestDPoP is tokenRequest with DPoP proofs signed by key, when key
 // is not nil.
-func (rp *RP) tokenRequestDPoP(ctx context.Context, form url.Values, key *DPoPKey) (*tokenResponse, error) {
+func (rp *RP) tokenRequestDPoP(ctx context.Context, form url.Values, key *DPoPKey) (_ *tokenResponse, err error) {
+	defer rp.called(ctx, "token", form.Get("grant_type"), time.Now(), &err)
 	resp, body, err := rp.postDPoP(ctx, rp.provider.Metadata().TokenEndpoint, form, key)
 	if err != nil {
 		return nil, err

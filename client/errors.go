@@ -210,13 +210,17 @@ func (e *TokenError) Unwrap() error { return e.Err }
 
 // EventReason is the reason events give for e: ReasonInvalidGrant,
 // ReasonInvalidClient (invalid_client, unauthorized_client: the client's
-// credentials), ReasonProviderUnavailable for 5xx, else ReasonProviderError.
+// credentials), ReasonAccessDenied (the user declined a device
+// authorization), ReasonProviderUnavailable for 5xx, else
+// ReasonProviderError.
 func (e *TokenError) EventReason() events.Reason {
 	switch {
 	case e.Code == "invalid_grant":
 		return events.ReasonInvalidGrant
 	case e.Code == "invalid_client", e.Code == "unauthorized_client":
 		return events.ReasonInvalidClient
+	case e.Code == "access_denied":
+		return events.ReasonAccessDenied
 	case e.StatusCode >= 500:
 		return events.ReasonProviderUnavailable
 	default:

@@ -7,6 +7,9 @@ import (
 	"fmt"
 	"net/url"
 	"strings"
+	"time"
+
+	"github.com/oidcrp/oidcrp/events"
 )
 
 // Pushed authorization requests (RFC 9126): the client sends the
@@ -65,6 +68,11 @@ func (e *PARError) Is(target error) bool {
 
 func (e *PARError) Unwrap() error { return e.Err }
 
+// EventReason is the reason events give for e, as for a *TokenError.
+func (e *PARError) EventReason() events.Reason {
+	return (&TokenError{Code: e.Code, StatusCode: e.StatusCode}).EventReason()
+}
+
 // pushes reports whether authorization requests are pushed.
 func (rp *RP) pushes() bool {
 	switch rp.cfg.PushedAuthorizationRequests {
@@ -84,11 +92,12 @@ const maxRequestURI = 2048
 // to the pushed authorization request endpoint and returns the URL the
 // browser goes to: the authorization endpoint with client_id and
 // request_uri, nothing else.
-func (rp *RP) push(ctx context.Context, authURL string) (string, error) {
+func (rp *RP) push(ctx context.Context, authURL string) (_ string, err error) {
 	md := rp.provider.Metadata()
 	if md.PushedAuthorizationRequestEndpoint == "" {
 		return "", fmt.Errorf("%w: %w: pushed_authorization_request", ErrPAR, ErrNoEndpoint)
 	}
+	defer rp.called(ctx, "par", "", time.Now(), &err)
 	_, rawQuery, _ := strings.Cut(authURL, "?")
 	form, err := url.ParseQuery(rawQuery)
 	if err != nil {

@@ -45,22 +45,21 @@ type tokenResponse struct {
 // section 5.2 error (matching ErrInvalidGrant or, for 5xx,
 // ErrProviderUnavailable), ErrProviderUnavailable for network failures and
 // timeouts, ErrProviderResponse for answers that are not the protocol's.
-func (rp *RP) tokenRequest(ctx context.Context, form url.Values) (tok *tokenResponse, err error) {
-	defer rp.called(ctx, "token", form.Get("grant_type"), time.Now(), &err)
-	md := rp.provider.Metadata()
-	resp, body, err := rp.post(ctx, md.TokenEndpoint, form)
-	if err != nil {
-		return nil, err
-	}
-	return parseTokenResponse(resp, body)
+func (rp *RP) tokenRequest(ctx context.Context, form url.Values) (*tokenResponse, error) {
+	return rp.tokenRequestDPoP(ctx, form, nil)
 }
 
 // called emits the outcome of a call to the provider's endpoint kind
 // (EndpointSucceeded or EndpointFailed) that began at start; *err is the
-// call's error, read when it returns.
+// call's error, read when it returns. The device grant's polls that the
+// user has not answered yet (authorization_pending, slow_down) are no
+// outcome and emit nothing.
 func (rp *RP) called(ctx context.Context, kind, grantType string, start time.Time, err *error) {
 	name := events.EndpointSucceeded
-	if *err != nil {
+	switch {
+	case errors.Is(*err, ErrAuthorizationPending), errors.Is(*err, ErrSlowDown):
+		return
+	case *err != nil:
 		name = events.EndpointFailed
 	}
 	if s := rp.cfg.Events; s.Enabled(ctx, name) {
