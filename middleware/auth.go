@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/oidcrp/oidcrp/client"
+	"github.com/oidcrp/oidcrp/events"
 	"github.com/oidcrp/oidcrp/internal/httpx"
 	"github.com/oidcrp/oidcrp/session"
 )
@@ -83,6 +84,14 @@ type Config struct {
 	// Logger receives the errors the default ErrorHandler answers. If nil,
 	// slog.Default().
 	Logger *slog.Logger
+
+	// Events receives the handlers' events: LoginStarted, LoginSucceeded,
+	// LoginFailed and CallbackReplayed, LogoutSucceeded and LogoutFailed
+	// (rp_initiated, backchannel, frontchannel). If nil, they are logged to
+	// Logger (see events.Log), in place of the log lines of the failures
+	// they report. The clients and the session manager have their own
+	// (client.Config.Events, session.Config.Events): give them the same.
+	Events events.Sink
 }
 
 // Auth holds the handlers and middleware of one relying party. It is safe
@@ -119,6 +128,7 @@ func New(cfg Config) (*Auth, error) {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
 	}
+	cfg.Events = events.OrLog(cfg.Events, cfg.Logger)
 	if cfg.Transport == nil {
 		cfg.Transport = http.DefaultTransport
 	}

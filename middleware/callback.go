@@ -12,6 +12,7 @@ import (
 	"strings"
 
 	"github.com/oidcrp/oidcrp/client"
+	"github.com/oidcrp/oidcrp/events"
 	"github.com/oidcrp/oidcrp/session"
 )
 
@@ -39,7 +40,7 @@ func (a *Auth) Callback() http.Handler {
 		if r.Method == http.MethodPost {
 			var err error
 			if params, err = formParams(w, r); err != nil {
-				a.fail(w, r, err)
+				a.failLogin(w, r, a.soleIssuer(), err)
 				return
 			}
 		}
@@ -48,7 +49,7 @@ func (a *Auth) Callback() http.Handler {
 		// in the replay cache). That it is the login's own provider's is
 		// checked below, once the login names it.
 		if err := a.checkResponse(params); err != nil {
-			a.fail(w, r, err)
+			a.failLogin(w, r, a.soleIssuer(), err)
 			return
 		}
 		state := params.Get("state")
@@ -58,17 +59,17 @@ func (a *Auth) Callback() http.Handler {
 		}
 		data, err := a.sessions.TakeFlow(w, r, session.LoginFlow, state)
 		if err != nil {
-			a.fail(w, r, err)
+			a.failLogin(w, r, a.soleIssuer(), err)
 			return
 		}
 		var lf loginFlow
 		if err := lf.unmarshal(data, a.providers[0].name); err != nil {
-			a.fail(w, r, err)
+			a.failLogin(w, r, a.soleIssuer(), err)
 			return
 		}
 		p, ok := a.named(lf.provider)
 		if !ok {
-			a.fail(w, r, fmt.Errorf("%w: the login's provider %q is gone", session.ErrNoFlow, lf.provider))
+			a.failLogin(w, r, a.soleIssuer(), fmt.Errorf("%w: the login's provider %q is gone", session.ErrNoFlow, lf.provider))
 			return
 		}
 		// The login's own provider checks the response: one naming
@@ -76,24 +77,25 @@ func (a *Auth) Callback() http.Handler {
 		// iss, is refused before the code goes anywhere (RFC 9207).
 		tokens, err := p.rp.Callback(r.Context(), lf.flow, params)
 		if err != nil {
-			a.fail(w, r, err)
+			a.failLogin(w, r, p.issuer, err)
 			return
 		}
 		s, err := a.newSession(r.Context(), p, tokens, lf)
 		if err != nil {
-			a.fail(w, r, err)
+			a.failLogin(w, r, p.issuer, err)
 			return
 		}
 		if lf.stepUp != "" {
 			if err := a.checkStepUp(r, s, tokens, lf); err != nil {
-				a.fail(w, r, err)
+				a.failLogin(w, r, p.issuer, err)
 				return
 			}
 		}
 		if err := a.sessions.Create(w, r, s); err != nil {
-			a.fail(w, r, err)
+			a.failLogin(w, r, p.issuer, err)
 			return
 		}
+		a.emit(r, events.LoginSucceeded, p.issuer, "", s.Subject, nil)
 		returnTo := lf.flow.ReturnTo
 		if !IsLocalPath(returnTo) {
 			returnTo = a.cfg.DefaultReturnTo

@@ -8,13 +8,14 @@ import (
 	"net/url"
 
 	"github.com/oidcrp/oidcrp/client"
+	"github.com/oidcrp/oidcrp/events"
 	"github.com/oidcrp/oidcrp/internal/jws"
 	"github.com/oidcrp/oidcrp/session"
 )
 
 // ErrLogoutReplay: a back-channel logout token whose jti was seen before,
 // delivered again (400).
-var ErrLogoutReplay = errors.New("middleware: logout token replayed (jti seen before)")
+var ErrLogoutReplay = events.NewError(events.ReasonReplay, "middleware: logout token replayed (jti seen before)")
 
 // maxLogoutRequest bounds the body of a back-channel logout request.
 const maxLogoutRequest = 64 << 10
@@ -45,7 +46,7 @@ func (a *Auth) BackchannelLogout() http.Handler {
 			return
 		}
 		if err := a.backchannelLogout(r, r.PostForm.Get("logout_token")); err != nil {
-			a.cfg.Logger.WarnContext(r.Context(), "oidcrp: back-channel logout refused", "error", err)
+			a.emit(r, events.LogoutFailed, a.soleIssuer(), logoutBackchannel, "", err)
 			writeJSONError(w, http.StatusBadRequest, "invalid_request", logoutErrorMessage(err))
 			return
 		}
@@ -79,6 +80,7 @@ func (a *Auth) backchannelLogout(r *http.Request, raw string) error {
 	if !fresh {
 		return ErrLogoutReplay
 	}
+	a.emit(r, events.LogoutSucceeded, p.issuer, logoutBackchannel, lt.Subject, nil)
 	return nil
 }
 
@@ -141,13 +143,19 @@ func (a *Auth) FrontchannelLogout() http.Handler {
 			// issued a session of sid.
 			rev := session.Revocation{Issuer: p.issuer, SID: sid, Unverified: true}
 			if err := a.sessions.Revoke(r.Context(), rev); err != nil {
-				a.fail(w, r, err)
+				a.emit(r, events.LogoutFailed, p.issuer, logoutFrontchannel, "", err)
+				a.answer(w, r, err)
 				return
 			}
 		}
 		// The browser's own session, when its cookie reached this frame.
+		subject := ""
 		if s, err := a.sessions.Load(r); err == nil && (sid == "" || s.SID == sid && p.rp.IsIssuer(s.Issuer)) {
 			a.sessions.Destroy(w, r)
+			subject = s.Subject
+		}
+		if sid != "" || subject != "" {
+			a.emit(r, events.LogoutSucceeded, p.issuer, logoutFrontchannel, subject, nil)
 		}
 		h.Set("Content-Type", "text/html; charset=utf-8")
 		w.Write([]byte("<!doctype html><title>Logged out</title>"))

@@ -10,10 +10,11 @@ import (
 	"strings"
 
 	"github.com/oidcrp/oidcrp/client"
+	"github.com/oidcrp/oidcrp/events"
 	"github.com/oidcrp/oidcrp/session"
 )
 
-var errBadReturnTo = errors.New("middleware: return_to is not a local path")
+var errBadReturnTo = events.NewError(events.ReasonInvalidRequest, "middleware: return_to is not a local path")
 
 // ErrorStatus maps an error of a login, logout or refresh to the HTTP
 // status the default error handler answers with: 401 when the user must log
@@ -101,20 +102,29 @@ func publicMessage(err error) string {
 	}
 }
 
-// fail answers a request whose login, logout or refresh failed.
+// fail answers a request whose login, logout or refresh failed, and logs
+// the error (unless an ErrorHandler answers).
 func (a *Auth) fail(w http.ResponseWriter, r *http.Request, err error) {
+	if a.cfg.ErrorHandler == nil {
+		status := ErrorStatus(err)
+		level := slog.LevelWarn
+		if status >= http.StatusInternalServerError {
+			level = slog.LevelError
+		}
+		a.cfg.Logger.LogAttrs(r.Context(), level, "oidcrp: request failed",
+			slog.String("method", r.Method), slog.String("path", r.URL.Path), slog.Int("status", status), slog.Any("error", err))
+	}
+	a.answer(w, r, err)
+}
+
+// answer answers a request whose login, logout or refresh failed: with
+// Config.ErrorHandler, or a short page with ErrorStatus's status.
+func (a *Auth) answer(w http.ResponseWriter, r *http.Request, err error) {
 	if a.cfg.ErrorHandler != nil {
 		a.cfg.ErrorHandler(w, r, err)
 		return
 	}
-	status := ErrorStatus(err)
-	level := slog.LevelWarn
-	if status >= http.StatusInternalServerError {
-		level = slog.LevelError
-	}
-	a.cfg.Logger.LogAttrs(r.Context(), level, "oidcrp: request failed",
-		slog.String("method", r.Method), slog.String("path", r.URL.Path), slog.Int("status", status), slog.Any("error", err))
-	writeError(w, r, status, "login_failed", publicMessage(err))
+	writeError(w, r, ErrorStatus(err), "login_failed", publicMessage(err))
 }
 
 // writeError answers with status and msg, as JSON to API clients and as a

@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"github.com/oidcrp/oidcrp/client"
+	"github.com/oidcrp/oidcrp/events"
 	"github.com/oidcrp/oidcrp/session"
 )
 
@@ -22,7 +23,7 @@ func (a *Auth) Login() http.Handler {
 		returnTo := a.cfg.DefaultReturnTo
 		if v, ok, err := queryParam(r.URL.RawQuery, "return_to"); ok {
 			if err != nil || !IsLocalPath(v) {
-				a.fail(w, r, errBadReturnTo)
+				a.failLogin(w, r, a.soleIssuer(), errBadReturnTo)
 				return
 			}
 			returnTo = v
@@ -30,11 +31,11 @@ func (a *Auth) Login() http.Handler {
 		p := a.providers[0]
 		switch name, ok, err := queryParam(r.URL.RawQuery, "provider"); {
 		case err != nil:
-			a.fail(w, r, ErrUnknownProvider)
+			a.failLogin(w, r, a.soleIssuer(), ErrUnknownProvider)
 			return
 		case ok:
 			if p, ok = a.named(name); !ok {
-				a.fail(w, r, ErrUnknownProvider)
+				a.failLogin(w, r, a.soleIssuer(), ErrUnknownProvider)
 				return
 			}
 		case len(a.providers) > 1:
@@ -57,15 +58,16 @@ func (a *Auth) startLogin(w http.ResponseWriter, r *http.Request, p *provider, r
 	// the provider; its failure is the login's (ErrorStatus: 502).
 	authURL, flow, err := p.rp.AuthCodeURLContext(r.Context(), req)
 	if err != nil {
-		a.fail(w, r, err)
+		a.failLogin(w, r, p.issuer, err)
 		return
 	}
 	lf.provider, lf.flow = p.name, flow
 	var buf [400]byte
 	if err := a.sessions.SaveFlow(w, r, session.LoginFlow, flow.State, lf.appendBinary(buf[:0])); err != nil {
-		a.fail(w, r, err)
+		a.failLogin(w, r, p.issuer, err)
 		return
 	}
+	a.emit(r, events.LoginStarted, p.issuer, "", "", nil)
 	redirect(w, authURL)
 }
 

@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/oidcrp/oidcrp/events"
 	"github.com/oidcrp/oidcrp/internal/randstr"
 	"github.com/oidcrp/oidcrp/session"
 )
@@ -49,7 +50,8 @@ func (a *Auth) Logout() http.Handler {
 		}
 		s, loadErr := a.sessions.Load(r)
 		if err := a.sessions.Destroy(w, r); err != nil {
-			a.fail(w, r, err)
+			a.emit(r, events.LogoutFailed, a.soleIssuer(), logoutRP, "", err)
+			a.answer(w, r, err)
 			return
 		}
 		if loadErr != nil {
@@ -59,6 +61,7 @@ func (a *Auth) Logout() http.Handler {
 			seeOther(w, a.cfg.DefaultReturnTo)
 			return
 		}
+		a.emit(r, events.LogoutSucceeded, s.Issuer, logoutRP, s.Subject, nil)
 		a.endAtProvider(w, r, s)
 	})
 }

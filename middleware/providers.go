@@ -2,7 +2,6 @@ package middleware
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"html/template"
 	"net/http"
@@ -10,6 +9,7 @@ import (
 	"regexp"
 
 	"github.com/oidcrp/oidcrp/client"
+	"github.com/oidcrp/oidcrp/events"
 	"github.com/oidcrp/oidcrp/internal/wire"
 	"github.com/oidcrp/oidcrp/session"
 )
@@ -36,7 +36,7 @@ type provider struct {
 
 // ErrUnknownProvider: a login names a provider the app does not have
 // (400).
-var ErrUnknownProvider = errors.New("middleware: unknown provider")
+var ErrUnknownProvider = events.NewError(events.ReasonInvalidRequest, "middleware: unknown provider")
 
 var providerName = regexp.MustCompile(`^[a-z0-9-]{1,64}$`)
 

@@ -86,6 +86,7 @@ func newApp(ctx context.Context, cfg config, logger *slog.Logger) (*app, error) 
 		PostLogoutRedirectURL: cfg.postLogoutURL,
 		UserInfo:              true,
 		Logger:                logger,
+		Events:                a.sink,
 		Transport:             transport,
 	})
 	if err != nil {

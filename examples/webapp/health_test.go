@@ -110,7 +110,7 @@ func TestTelemetryConsole(t *testing.T) {
 	got := out.String()
 	for _, want := range []string{
 		`"Name":"oidcrp.endpoint.succeeded"`, `"Name":"oidcrp.provider.request.duration"`,
-		`"Name":"oidcrp.discovery.fetched"`, `"Value":"userinfo"`, `"Value":"webapp-under-test"`,
+		`"Name":"oidcrp.discovery.fetched"`, `"Name":"oidcrp.login.succeeded"`, `"Value":"authorization_code"`, `"Value":"webapp-under-test"`,
 		`"Name":"GET /auth/callback"`, `"SpanKind":3`, // a client span (the token request)
 	} {
 		if !strings.Contains(got, want) {
