@@ -35,9 +35,9 @@ const (
 	RefreshSucceeded Name = "oidcrp.refresh.succeeded"
 
 	// RefreshShared: a request got the result of a refresh another request
-	// made; Kind is "concurrent" (it waited for it) or "remembered" (it
-	// carried the tokens that refresh replaced). Issuer, Subject, Kind.
-	// (session)
+	// made, or was making: it waited for it, or carried the tokens that
+	// refresh replaced (sent before the new cookie arrived, or to another
+	// instance). Issuer, Subject. (session)
 	RefreshShared Name = "oidcrp.refresh.shared"
 
 	// RefreshFailed: redeeming a refresh token failed. Issuer, Subject,
