@@ -137,8 +137,14 @@ func (rp *RP) Callback(ctx context.Context, flow Flow, query url.Values) (*Token
 	}
 	if o := rp.cfg.OAuth2; o != nil {
 		// No ID token: the provider's API says who the user is.
-		if tokens.Identity, err = o.Identity(ctx, rp.httpClient(), tokens.AccessToken); err != nil {
-			return nil, identityError(err)
+		start := time.Now()
+		tokens.Identity, err = o.Identity(ctx, rp.httpClient(), tokens.AccessToken)
+		if err != nil {
+			err = identityError(err)
+		}
+		rp.called(ctx, "identity", "", start, &err)
+		if err != nil {
+			return nil, err
 		}
 		if tokens.Identity == nil || tokens.Identity.Subject == "" {
 			return nil, fmt.Errorf("%w: the provider's API named no user", ErrProviderResponse)

@@ -134,7 +134,7 @@ func newOAuth2Provider(cfg *Config) (*discovery.Provider, error) {
 		CodeChallengeMethodsSupported:     []string{"S256"},
 		TokenEndpointAuthMethodsSupported: []string{string(cfg.AuthMethod)},
 	}
-	p, err := discovery.NewOAuth2(md, discovery.Config{HTTPClient: cfg.HTTPClient, InsecureAllowHTTP: cfg.InsecureAllowHTTP, Now: cfg.Now})
+	p, err := discovery.NewOAuth2(md, discovery.Config{HTTPClient: cfg.HTTPClient, InsecureAllowHTTP: cfg.InsecureAllowHTTP, Events: cfg.Events, Now: cfg.Now})
 	if err != nil {
 		return nil, discoveryError(err)
 	}

@@ -88,8 +88,9 @@ const (
 
 	// EndpointSucceeded: a call to an endpoint of the provider that
 	// authenticates the client or the user succeeded; Kind is "token" (with
-	// GrantType), "userinfo", "revocation" or "introspection". Issuer, Kind,
-	// GrantType, Duration. (client)
+	// GrantType), "userinfo", "revocation", "introspection", "par",
+	// "device_authorization" or "identity" (an OAuth 2.0 provider's user
+	// API). Issuer, Kind, GrantType, Duration. (client)
 	EndpointSucceeded Name = "oidcrp.endpoint.succeeded"
 
 	// EndpointFailed: such a call failed. Issuer, Kind, GrantType, Reason,
