@@ -257,3 +257,29 @@ func TestLogoutEvents(t *testing.T) {
 	}
 	checkNoLeak(t, rec, h, sec, b, b2, b3)
 }
+
+// TestProvidersEvents: with several providers, each login's events name its
+// provider's issuer; a mix-up (another provider's response) is one
+// LoginFailed with ReasonIssuer, naming the provider the login started
+// with.
+func TestProvidersEvents(t *testing.T) {
+	rec := new(eventstest.Recorder)
+	m := newMultiEvents(t, nil, rec)
+	for name, op := range m.ops {
+		rec.Reset()
+		m.loggedIn(t, name)
+		got := rec.Named(events.LoginStarted, events.LoginSucceeded)
+		if len(got) != 2 || got[0].Issuer != op.URL || got[1].Issuer != op.URL || got[1].Subject != "alice" {
+			t.Errorf("%s: %+v", name, got)
+		}
+	}
+	rec.Reset()
+	b := oidctest.NewBrowser()
+	resp := m.authorize(t, "b")
+	resp.Set("state", redirectQuery(t, b.Client, m.srv.URL+"/auth/login?provider=a").Get("state"))
+	m.get(t, b, "/auth/callback?"+resp.Encode())
+	failed := rec.Named(events.LoginFailed, events.LoginSucceeded)
+	if len(failed) != 1 || failed[0].Name != events.LoginFailed || failed[0].Reason != events.ReasonIssuer || failed[0].Issuer != m.ops["a"].URL {
+		t.Fatalf("mix-up: %+v", failed)
+	}
+}

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/oidcrp/oidcrp/client"
+	"github.com/oidcrp/oidcrp/events"
 	"github.com/oidcrp/oidcrp/internal/testutil"
 	"github.com/oidcrp/oidcrp/middleware"
 	"github.com/oidcrp/oidcrp/oidctest"
@@ -35,6 +36,13 @@ type multi struct {
 var bob = oidctest.User{Subject: "bob", Claims: map[string]any{"name": "Bob"}}
 
 func newMulti(t *testing.T, store session.Store) *multi {
+	t.Helper()
+	return newMultiEvents(t, store, nil)
+}
+
+// newMultiEvents is newMulti with sink (if not nil) as the middleware's
+// events.
+func newMultiEvents(t *testing.T, store session.Store, sink events.Sink) *multi {
 	t.Helper()
 	m := &multi{ops: map[string]*oidctest.Server{}, rps: map[string]*client.RP{}, clock: testutil.NewClock(time.Now())}
 	var mux http.Handler = http.NotFoundHandler()
@@ -67,7 +75,7 @@ func newMulti(t *testing.T, store session.Store) *multi {
 		t.Fatal(err)
 	}
 	m.auth, err = middleware.New(middleware.Config{
-		Providers: providers, Sessions: sessions, Logger: slog.New(slog.DiscardHandler),
+		Providers: providers, Sessions: sessions, Logger: slog.New(slog.DiscardHandler), Events: sink,
 		AuthRequest: func(r *http.Request) client.AuthRequest {
 			return client.AuthRequest{LoginHint: r.URL.Query().Get("as")}
 		},
