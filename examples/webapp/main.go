@@ -95,7 +95,7 @@
 // GET /me (JSON, protected; with several providers, its "provider"), GET /userinfo (the provider's userinfo, protected), GET
 // /auth/jwks.json (the app's public key, 404 without OIDC_PRIVATE_KEY_FILE),
 // GET /api/me (JSON, guarded by access tokens: bearer or DPoP, JWT or
-// introspected; or the session cookie), GET /healthz (200 when the
+// introspected; or the session cookie), GET /healthz (200 when every
 // provider's metadata and keys are loaded and Redis, if any, answers; 503
 // with a JSON reason otherwise).
 package main
