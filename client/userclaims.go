@@ -81,6 +81,22 @@ func UserClaims(rawIDToken string, kept []byte) ([]byte, error) {
 	return append(out, '}'), nil
 }
 
+// UserClaimsOf is UserClaims given the ID token's decoded payload (as
+// session.Session.IDTokenPayload returns it; nil when there is no ID token)
+// rather than the token.
+func UserClaimsOf(idTokenPayload, kept []byte) ([]byte, error) {
+	out := make([]byte, 1, 1+len(idTokenPayload)+len(kept)+2)
+	out[0] = '{'
+	out, err := appendMembers(out, idTokenPayload)
+	if err != nil {
+		return nil, fmt.Errorf("%w: ID token payload: %v", ErrMalformedToken, err)
+	}
+	if out, err = appendMembers(out, kept); err != nil {
+		return nil, fmt.Errorf("%w: kept claims: %v", ErrMalformedToken, err)
+	}
+	return append(out, '}'), nil
+}
+
 // appendMembers appends the members of the JSON object obj that are not
 // protocol claims to out, which holds an object's opening brace and any
 // members before. An empty obj has no members.

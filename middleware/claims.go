@@ -35,7 +35,7 @@ func (c *claimsCache) get(s *session.Session) ([]byte, error) {
 	if ok {
 		return claims, nil
 	}
-	claims, err := client.UserClaims(s.IDToken, s.Claims)
+	claims, err := client.UserClaimsOf(s.IDTokenPayload(), s.Claims)
 	if err != nil {
 		return nil, err
 	}

@@ -77,9 +77,9 @@ func (a *Auth) endAtProvider(w http.ResponseWriter, r *http.Request, s *session.
 		seeOther(w, a.cfg.DefaultReturnTo) // a provider no longer configured
 		return
 	}
-	if s.RefreshToken != "" && p.rp.Provider().Metadata().RevocationEndpoint != "" {
+	if s.HasRefreshToken() && p.rp.Provider().Metadata().RevocationEndpoint != "" {
 		ctx, cancel := context.WithTimeout(r.Context(), revokeTimeout)
-		err := p.rp.Revoke(ctx, s.RefreshToken, "refresh_token")
+		err := p.rp.Revoke(ctx, s.RefreshToken(), "refresh_token")
 		cancel()
 		if err != nil {
 			// The session is gone here; the token dies with the
@@ -87,7 +87,8 @@ func (a *Auth) endAtProvider(w http.ResponseWriter, r *http.Request, s *session.
 			a.cfg.Logger.WarnContext(r.Context(), "oidcrp: revoking the refresh token at logout failed", "error", err)
 		}
 	}
-	if s.IDToken == "" {
+	idToken := s.IDToken()
+	if idToken == "" {
 		seeOther(w, a.cfg.DefaultReturnTo)
 		return
 	}
@@ -98,7 +99,7 @@ func (a *Auth) endAtProvider(w http.ResponseWriter, r *http.Request, s *session.
 			state = ""
 		}
 	}
-	u, err := p.rp.EndSessionURL(s.IDToken, a.cfg.PostLogoutRedirectURL, state)
+	u, err := p.rp.EndSessionURL(idToken, a.cfg.PostLogoutRedirectURL, state)
 	if err != nil {
 		seeOther(w, a.cfg.DefaultReturnTo)
 		return

@@ -45,7 +45,7 @@ func (st *requestState) refreshLocked(ctx context.Context) error {
 				return session.Tokens{}, err
 			}
 		}
-		tokens, err := st.p.rp.RefreshDPoP(ctx, key, s.RefreshToken, s.IDToken)
+		tokens, err := st.p.rp.RefreshDPoP(ctx, key, s.RefreshToken(), s.IDToken())
 		if err != nil {
 			return session.Tokens{}, err
 		}
@@ -77,15 +77,15 @@ func (st *requestState) token(ctx context.Context) (*oauth2.Token, error) {
 	st.mu.Lock()
 	defer st.mu.Unlock()
 	s := st.sess
-	if s.AccessToken == "" {
+	if !s.HasAccessToken() {
 		return nil, ErrNoAccessToken
 	}
 	if st.a.sessions.RefreshDue(s) {
 		expired := !st.a.now().Before(s.Expiry)
 		switch {
-		case s.RefreshToken == "" && expired:
+		case !s.HasRefreshToken() && expired:
 			return nil, ErrTokenExpired
-		case s.RefreshToken == "":
+		case !s.HasRefreshToken():
 		case st.refreshErr != nil && expired:
 			return nil, st.refreshErr
 		case st.refreshErr == nil:
@@ -98,7 +98,7 @@ func (st *requestState) token(ctx context.Context) (*oauth2.Token, error) {
 	if st.sess.DPoPKey != nil {
 		tokenType = "DPoP"
 	}
-	return &oauth2.Token{AccessToken: st.sess.AccessToken, TokenType: tokenType, Expiry: st.sess.Expiry}, nil
+	return &oauth2.Token{AccessToken: st.sess.AccessToken(), TokenType: tokenType, Expiry: st.sess.Expiry}, nil
 }
 
 // dpopKey returns the DPoP key of the session, parsed once per request.

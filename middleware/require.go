@@ -140,7 +140,7 @@ func (a *Auth) begin(w http.ResponseWriter, r *http.Request) (*requestState, err
 		return nil, err
 	}
 	st := a.newState(w, r, s, p)
-	if !a.cfg.DisableRefresh && s.RefreshToken != "" && a.sessions.RefreshDue(s) && a.sessions.RecentRefreshFailure(s) == nil {
+	if !a.cfg.DisableRefresh && s.HasRefreshToken() && a.sessions.RefreshDue(s) && a.sessions.RecentRefreshFailure(s) == nil {
 		// The page may do without a fresh token: wait for the provider a
 		// few seconds at most (the refresh goes on for those who need it).
 		ctx, cancel := context.WithTimeout(r.Context(), refreshWait)

@@ -1,7 +1,6 @@
 package middleware
 
 import (
-	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -101,7 +100,7 @@ func (st *requestState) lacks(up StepUp, now time.Time) (missing []string, weak 
 		}
 	}
 	if len(up.ACRValues) > 0 || up.MaxAge > 0 {
-		acr, authTime := authentication(s.IDToken)
+		acr, authTime := authentication(s.IDTokenPayload())
 		weak = (len(up.ACRValues) > 0 && !slices.Contains(up.ACRValues, acr)) ||
 			(up.MaxAge > 0 && (authTime.IsZero() || now.Sub(authTime) > up.MaxAge))
 	}
@@ -168,20 +167,14 @@ func sameSet(a, b []string) bool {
 	return true
 }
 
-// authentication reads the acr and auth_time of an ID token, verified when
-// it was issued.
-func authentication(rawIDToken string) (acr string, authTime time.Time) {
-	_, rest, _ := strings.Cut(rawIDToken, ".")
-	payload, _, _ := strings.Cut(rest, ".")
-	b, err := base64.RawURLEncoding.DecodeString(payload)
-	if err != nil {
-		return "", time.Time{}
-	}
+// authentication reads the acr and auth_time of an ID token's payload,
+// verified when it was issued.
+func authentication(payload []byte) (acr string, authTime time.Time) {
 	var c struct {
 		ACR      string      `json:"acr"`
 		AuthTime json.Number `json:"auth_time"`
 	}
-	if json.Unmarshal(b, &c) != nil {
+	if json.Unmarshal(payload, &c) != nil {
 		return "", time.Time{}
 	}
 	if sec, err := strconv.ParseFloat(string(c.AuthTime), 64); err == nil && sec > 0 {

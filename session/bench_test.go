@@ -16,11 +16,10 @@ import (
 
 func benchSession() *session.Session {
 	now := time.Now()
-	return &session.Session{
+	return withTokens(&session.Session{
 		ID: "k3J9mQ2xV8bN4pL7wR1tY6uI0oP5aS3dF8gH2jK4lZ0", Subject: benchfix.Subject, SID: benchfix.SID,
-		IDToken: benchfix.IDToken, AccessToken: benchfix.AccessToken, RefreshToken: benchfix.RefreshToken,
-		Expiry: now.Add(time.Hour), RefreshedAt: now, CreatedAt: now, LastSeen: now,
-	}
+		RefreshedAt: now, CreatedAt: now, LastSeen: now,
+	}, benchfix.IDToken, benchfix.AccessToken, benchfix.RefreshToken, now.Add(time.Hour))
 }
 
 // gorillaSession is the session as an app hand-writing securecookie keeps it.
@@ -30,7 +29,7 @@ type gorillaSession struct {
 }
 
 func gorillaOf(s *session.Session) gorillaSession {
-	return gorillaSession{s.Subject, s.SID, s.IDToken, s.AccessToken, s.RefreshToken, s.Expiry, s.CreatedAt, s.LastSeen}
+	return gorillaSession{s.Subject, s.SID, s.IDToken(), s.AccessToken(), s.RefreshToken(), s.Expiry, s.CreatedAt, s.LastSeen}
 }
 
 type codecs struct {

@@ -4,11 +4,19 @@
 //
 //	m, err := session.New(session.Config{Keys: keys}) // keys: 32 random bytes each
 //	s, err := m.Load(r)                  // ErrNoSession, ErrInvalid, ErrExpired
-//	err = m.Create(w, r, &session.Session{Subject: sub, IDToken: raw})  // at login: new ID
+//	s := &session.Session{Issuer: iss, Subject: sub}
+//	s.SetTokens(session.Tokens{IDToken: raw, AccessToken: at})
+//	err = m.Create(w, r, s)              // at login: new ID
 //	err = m.Destroy(w, r)                // at logout
 //
 //	err = m.SaveFlow(w, r, session.LoginFlow, flow.State, flowBytes) // at the login redirect
 //	flowBytes, err = m.TakeFlow(w, r, session.LoginFlow, state)       // at the callback, once
+//
+// A session keeps its tokens in their compact form (base64url segments as
+// their bytes, a quarter smaller than their text) and makes them text only
+// for the caller that asks (IDToken, AccessToken, RefreshToken): the
+// reference session, with an ID token, a JWT access token and a refresh
+// token, fits one cookie of under 2,400 bytes.
 //
 // Cookies are sealed with AES-256-GCM (Codec) under a ring of keys: the first
 // seals, all open. They are HttpOnly, SameSite=Lax, Path=/, and over TLS

@@ -24,8 +24,8 @@ func TestRefreshEvents(t *testing.T) {
 	rec := new(eventstest.Recorder)
 	m := newManager(t, clk, func(c *session.Config) { c.Events = rec })
 	ctx := testutil.Context(t)
-	s := &session.Session{Issuer: "https://op.example", Subject: "alice", AccessToken: "at-secret-1",
-		RefreshToken: "rt-secret-1", Expiry: clk.Now().Add(10 * time.Second), RefreshedAt: clk.Now().Add(-time.Hour)}
+	s := withTokens(&session.Session{Issuer: "https://op.example", Subject: "alice", RefreshedAt: clk.Now().Add(-time.Hour)},
+		"", "at-secret-1", "rt-secret-1", clk.Now().Add(10*time.Second))
 
 	gate := make(chan struct{})
 	var redemptions int
@@ -73,7 +73,7 @@ func TestRefreshEvents(t *testing.T) {
 	rec.Reset()
 	errGrant := fmt.Errorf("client: token endpoint: %w", events.NewError(events.ReasonInvalidGrant, "invalid_grant"))
 	s2 := *s
-	s2.RefreshToken = "rt-secret-3"
+	s2.SetTokens(session.Tokens{AccessToken: s2.AccessToken(), RefreshToken: "rt-secret-3", Expiry: s2.Expiry})
 	gate2 := make(chan struct{})
 	for range 3 {
 		wg.Go(func() {

@@ -26,7 +26,8 @@ func ExampleManager() {
 	// At the login callback: a fresh session.
 	w := httptest.NewRecorder()
 	r := httptest.NewRequest(http.MethodGet, "https://app.example/auth/callback", nil)
-	s := &session.Session{Subject: "248289761001", IDToken: "eyJ...", AccessToken: "eyJ..."}
+	s := &session.Session{Subject: "248289761001"}
+	s.SetTokens(session.Tokens{IDToken: "eyJ...", AccessToken: "eyJ..."})
 	if err := m.Create(w, r, s); err != nil {
 		log.Fatal(err)
 	}
@@ -45,7 +46,7 @@ func ExampleManager() {
 	}
 	fmt.Println("subject:", s.Subject)
 	fmt.Println("logged in at:", s.CreatedAt.UTC().Format(time.RFC3339))
-	fmt.Println("tokens hidden from logs:", !strings.Contains(fmt.Sprint(s), s.AccessToken))
+	fmt.Println("tokens hidden from logs:", !strings.Contains(fmt.Sprint(s), s.AccessToken()))
 	// Output:
 	// set __Host-oidcrp_session Secure: true HttpOnly: true
 	// subject: 248289761001

@@ -51,7 +51,7 @@ func FuzzDecodeCookie(f *testing.F) {
 		f.Add(strings.Replace(header, "A", "B", 1))
 		f.Add(strings.ToUpper(header))
 	}
-	seed(&session.Session{ID: "session-a", Subject: "alice", IDToken: "id", AccessToken: "at"})
+	seed(withTokens(&session.Session{ID: "session-a", Subject: "alice"}, "id", "at", "", time.Time{}))
 	seed(&session.Session{ID: "session-b", Subject: "bob", Claims: []byte(`"` + strings.Repeat("x", 5000) + `"`)})
 	f.Add("")
 	f.Add("oidcrp_session=")

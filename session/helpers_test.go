@@ -173,7 +173,7 @@ func setCookies(rec *httptest.ResponseRecorder) map[string]*http.Cookie {
 // as instants.
 func sameSession(a, b *session.Session) bool {
 	return a.ID == b.ID && a.Subject == b.Subject && a.SID == b.SID &&
-		a.IDToken == b.IDToken && a.AccessToken == b.AccessToken && a.RefreshToken == b.RefreshToken &&
+		a.IDToken() == b.IDToken() && a.AccessToken() == b.AccessToken() && a.RefreshToken() == b.RefreshToken() &&
 		a.Expiry.Equal(b.Expiry) && a.RefreshedAt.Equal(b.RefreshedAt) &&
 		a.CreatedAt.Equal(b.CreatedAt) && a.LastSeen.Equal(b.LastSeen) &&
 		bytes.Equal(a.Claims, b.Claims) && bytes.Equal(a.DPoPKey, b.DPoPKey) &&
@@ -183,17 +183,20 @@ func sameSession(a, b *session.Session) bool {
 // sample returns a session with every field set, times to the millisecond.
 func sample(clk *clock) *session.Session {
 	now := clk.Now()
-	return &session.Session{
-		ID:           "id-" + randomText(40),
-		Subject:      "248289761001",
-		SID:          "08a5019c-17e1-4977-8f42-65a12843ea02",
-		IDToken:      "eyJhbGciOiJSUzI1NiJ9.id-token-secret." + randomText(20),
-		AccessToken:  "access-token-secret-" + randomText(20),
-		RefreshToken: "refresh-token-secret-" + randomText(20),
-		Expiry:       now.Add(time.Hour),
-		RefreshedAt:  now.Add(-time.Minute),
-		CreatedAt:    now,
-		LastSeen:     now,
-		Claims:       []byte(`{"email":"alice@example.com","name":"Alice"}`),
-	}
+	return withTokens(&session.Session{
+		ID:          "id-" + randomText(40),
+		Subject:     "248289761001",
+		SID:         "08a5019c-17e1-4977-8f42-65a12843ea02",
+		RefreshedAt: now.Add(-time.Minute),
+		CreatedAt:   now,
+		LastSeen:    now,
+		Claims:      []byte(`{"email":"alice@example.com","name":"Alice"}`),
+	}, "eyJhbGciOiJSUzI1NiJ9.id-token-secret."+randomText(20), "access-token-secret-"+randomText(20),
+		"refresh-token-secret-"+randomText(20), now.Add(time.Hour))
+}
+
+// withTokens gives s the tokens, and returns it.
+func withTokens(s *session.Session, idToken, accessToken, refreshToken string, expiry time.Time) *session.Session {
+	s.SetTokens(session.Tokens{IDToken: idToken, AccessToken: accessToken, RefreshToken: refreshToken, Expiry: expiry})
+	return s
 }

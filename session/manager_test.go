@@ -395,7 +395,7 @@ func TestSaveKeepsSession(t *testing.T) {
 	m := newManager(t, clk, nil)
 	s := &session.Session{Subject: "alice"}
 	j := login(t, m, "http://app.example/", s)
-	s.AccessToken = "rotated"
+	s.SetTokens(session.Tokens{AccessToken: "rotated"})
 	s.RefreshedAt = clk.Now()
 	rec := httptest.NewRecorder()
 	if err := m.Save(rec, j.request("http://app.example/"), s); err != nil {
@@ -403,7 +403,7 @@ func TestSaveKeepsSession(t *testing.T) {
 	}
 	j.update(rec)
 	got, err := m.Load(j.request("http://app.example/"))
-	if err != nil || got.ID != s.ID || got.AccessToken != "rotated" {
+	if err != nil || got.ID != s.ID || got.AccessToken() != "rotated" {
 		t.Errorf("Load after Save = %v, %v", got, err)
 	}
 }

@@ -39,13 +39,18 @@ func (t Tokens) LogValue() slog.Value { return slog.StringValue(t.String()) }
 // SetTokens gives s the tokens t. An empty t.IDToken or t.RefreshToken
 // keeps s's: providers need not send them again at a refresh.
 func (s *Session) SetTokens(t Tokens) {
-	s.AccessToken, s.Expiry = t.AccessToken, t.Expiry
+	s.accessToken, s.Expiry = textToken(t.AccessToken), t.Expiry
 	if t.IDToken != "" {
-		s.IDToken = t.IDToken
+		s.idToken = textToken(t.IDToken)
 	}
 	if t.RefreshToken != "" {
-		s.RefreshToken = t.RefreshToken
+		s.refreshToken = textToken(t.RefreshToken)
 	}
+}
+
+// Tokens returns s's tokens.
+func (s *Session) Tokens() Tokens {
+	return Tokens{IDToken: s.IDToken(), AccessToken: s.AccessToken(), RefreshToken: s.RefreshToken(), Expiry: s.Expiry}
 }
 
 // ErrRefreshResult: a refresh result the Coordinator handed out does not
@@ -137,7 +142,7 @@ func (m *Manager) Refresh(ctx context.Context, s *Session, redeem func(ctx conte
 			m.emit(ctx, events.RefreshShared, old, "", nil)
 		}
 		s = next
-		if !refreshedAt.Before(start) || !m.RefreshDue(s) || s.RefreshToken == "" {
+		if !refreshedAt.Before(start) || !m.RefreshDue(s) || !s.HasRefreshToken() {
 			break // made just now, or still fresh: used as it is
 		}
 	}
@@ -161,12 +166,7 @@ func (m *Manager) RecentRefreshFailure(s *Session) error {
 // already and KeepRefreshed need not be called.
 func (m *Manager) KeepRefreshed(ctx context.Context, replaced, refreshed *Session) error {
 	key := refreshKey(replaced)
-	v, err := m.sealRefresh(key, replaced, Tokens{
-		IDToken:      refreshed.IDToken,
-		AccessToken:  refreshed.AccessToken,
-		RefreshToken: refreshed.RefreshToken,
-		Expiry:       refreshed.Expiry,
-	}, refreshed.RefreshedAt)
+	v, err := m.sealRefresh(key, replaced, refreshed.Tokens(), refreshed.RefreshedAt)
 	if err != nil {
 		return err
 	}
@@ -199,9 +199,9 @@ func (m *Manager) Persist(ctx context.Context, replaced, s *Session) error {
 // expired.
 func refreshKey(s *Session) string {
 	h := sha256.New()
-	h.Write([]byte(s.RefreshToken))
+	h.Write([]byte(s.RefreshToken()))
 	h.Write([]byte{0})
-	h.Write([]byte(s.AccessToken))
+	h.Write([]byte(s.AccessToken()))
 	var sum [sha256.Size]byte
 	return "refresh:" + base64.RawURLEncoding.EncodeToString(h.Sum(sum[:0])[:18])
 }

@@ -23,13 +23,13 @@ func TestSessionBinaryRoundTrip(t *testing.T) {
 	}{
 		{"full", full},
 		{"zero", &session.Session{}},
-		{"zero times, nil claims", &session.Session{ID: "id", Subject: "sub", IDToken: "idt"}},
+		{"zero times, nil claims", withTokens(&session.Session{ID: "id", Subject: "sub"}, "idt", "", "", time.Time{})},
 		{"only times", &session.Session{Expiry: full.Expiry, RefreshedAt: full.RefreshedAt, CreatedAt: full.CreatedAt, LastSeen: full.LastSeen}},
 		{"times before 1970", &session.Session{CreatedAt: time.Date(1969, 7, 20, 20, 17, 40, 0, time.UTC), LastSeen: time.UnixMilli(-1)}},
 		{"far future", &session.Session{Expiry: time.Date(9999, 12, 31, 23, 59, 59, 999e6, time.UTC)}},
 		{"non-UTC zone", &session.Session{CreatedAt: time.Date(2030, 1, 2, 3, 4, 5, 6e6, time.FixedZone("x", 5*3600+1800))}},
 		{"binary in strings", &session.Session{ID: "\x00\xff", Subject: "ü\n\"", Claims: []byte{0, 1, 2}}},
-		{"long fields", &session.Session{IDToken: strings.Repeat("i", 300), Claims: bytes.Repeat([]byte("c"), 20000)}},
+		{"long fields", withTokens(&session.Session{Claims: bytes.Repeat([]byte("c"), 20000)}, strings.Repeat("i", 300), "", "", time.Time{})},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -110,13 +110,13 @@ func TestSessionUnmarshalMalformed(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			s := session.Session{ID: "before", AccessToken: "before"}
+			s := withTokens(&session.Session{ID: "before"}, "", "before", "", time.Time{})
 			err := s.UnmarshalBinary(tt.data)
 			if !errors.Is(err, session.ErrMalformed) {
 				t.Fatalf("err = %v, want ErrMalformed", err)
 			}
-			if s.AccessToken != "" && s.AccessToken != "before" {
-				t.Errorf("partial decode left AccessToken = %q", s.AccessToken)
+			if s.AccessToken() != "" && s.AccessToken() != "before" {
+				t.Errorf("partial decode left AccessToken = %q", s.AccessToken())
 			}
 		})
 	}
@@ -124,7 +124,7 @@ func TestSessionUnmarshalMalformed(t *testing.T) {
 
 // secrets are the values of s no printed or logged form may contain.
 func secrets(s *session.Session) []string {
-	return []string{s.ID, s.IDToken, s.AccessToken, s.RefreshToken, "secret"}
+	return []string{s.ID, s.IDToken(), s.AccessToken(), s.RefreshToken(), "secret"}
 }
 
 func TestSessionRedacts(t *testing.T) {
@@ -222,7 +222,7 @@ func TestSessionVersion1(t *testing.T) {
 	if err := s.UnmarshalBinary(b); err != nil {
 		t.Fatal(err)
 	}
-	if s.ID != "id-1" || s.Issuer != "" || s.Subject != "alice" || s.SID != "sid-1" || s.RefreshToken != "refresh" || string(s.Claims) != `{"department":"R&D"}` {
+	if s.ID != "id-1" || s.Issuer != "" || s.Subject != "alice" || s.SID != "sid-1" || s.RefreshToken() != "refresh" || string(s.Claims) != `{"department":"R&D"}` {
 		t.Fatalf("version 1 session decoded as %+v", s)
 	}
 }

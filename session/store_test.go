@@ -54,14 +54,14 @@ func TestStoreSession(t *testing.T) {
 
 			// Touch and Save update the record.
 			clk.Advance(time.Hour)
-			got.AccessToken = "rotated"
+			got.SetTokens(session.Tokens{AccessToken: "rotated"})
 			rec := httptest.NewRecorder()
 			if err := m.Touch(rec, j.request(target), got); err != nil {
 				t.Fatal(err)
 			}
 			j.update(rec)
 			again, err := m.Load(j.request(target))
-			if err != nil || again.AccessToken != "rotated" || !again.LastSeen.Equal(clk.Now()) {
+			if err != nil || again.AccessToken() != "rotated" || !again.LastSeen.Equal(clk.Now()) {
 				t.Errorf("Load after Touch = %v, %v", again, err)
 			}
 		})

@@ -118,14 +118,16 @@ func TestManager(t *testing.T) {
 
 	w := httptest.NewRecorder()
 	r := httptest.NewRequest(http.MethodGet, "/", nil)
-	if err := a.Create(w, r, &session.Session{Subject: "alice", SID: "sid1", AccessToken: "at"}); err != nil {
+	s1 := &session.Session{Subject: "alice", SID: "sid1"}
+	s1.SetTokens(session.Tokens{AccessToken: "at"})
+	if err := a.Create(w, r, s1); err != nil {
 		t.Fatal(err)
 	}
 	req := httptest.NewRequest(http.MethodGet, "/", nil)
 	for _, c := range w.Result().Cookies() {
 		req.AddCookie(c)
 	}
-	if got, err := b.Load(req); err != nil || got.Subject != "alice" || got.AccessToken != "at" {
+	if got, err := b.Load(req); err != nil || got.Subject != "alice" || got.AccessToken() != "at" {
 		t.Fatalf("load on the other instance: %v %v", got, err)
 	}
 
