@@ -133,7 +133,7 @@ func (n Name) Level() slog.Level {
 	case LoginFailed, CallbackReplayed, RefreshFailed, LogoutFailed, DiscoveryFailed,
 		KeySetFailed, UnknownKey, EndpointFailed, ClockSkew:
 		return slog.LevelWarn
-	case LoginStarted, LoginSucceeded, SessionExpired, SessionRevoked, LogoutSucceeded:
+	case LoginSucceeded, SessionExpired, SessionRevoked, LogoutSucceeded:
 		return slog.LevelInfo
 	default:
 		return slog.LevelDebug

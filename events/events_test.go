@@ -69,8 +69,10 @@ func TestLevels(t *testing.T) {
 			t.Errorf("%s at %v", n, n.Level())
 		}
 	}
-	if events.BearerRefused.Level() != slog.LevelDebug {
-		t.Error("BearerRefused must stay at debug: strangers choose how many there are")
+	for _, n := range []events.Name{events.BearerRefused, events.LoginStarted} {
+		if n.Level() != slog.LevelDebug {
+			t.Errorf("%s must stay at debug: strangers choose how many there are", n)
+		}
 	}
 }
 
