@@ -2,7 +2,7 @@
 // benchmark, the median of its runs and its ratio to the baseline measured
 // in the same run, then checks the performance targets of the README.
 //
-//	go test -run '^$' -bench . -benchmem -count 6 ./session ./middleware ./client ./resource | go run ./internal/benchtable
+//	go test -run '^$' -bench . -benchmem -count 6 ./session ./middleware ./resource ./bench | go run ./internal/benchtable
 package main
 
 import (
@@ -17,8 +17,11 @@ import (
 	"strings"
 )
 
-// line matches "BenchmarkGroup/name-2   123   456 ns/op   7 unit ...".
-var line = regexp.MustCompile(`^(Benchmark[^/\s]+)/(\S+?)(?:-\d+)?\s+\d+\s+(.*)$`)
+// line matches "BenchmarkGroup/name-2   123   456 ns/op   7 unit ...": the
+// group is all but the last element of the name ("BenchmarkVerifyIDToken/
+// RS256" for "BenchmarkVerifyIDToken/RS256/oidcrp-2"), so that each group
+// has its own baseline.
+var line = regexp.MustCompile(`^(Benchmark\S+)/([^/\s]+?)(?:-\d+)?\s+\d+\s+(.*)$`)
 
 type result struct {
 	group, name string
@@ -132,9 +135,19 @@ func main() {
 	if v, ok := ratio("BenchmarkLogin", "oidcrp", "baseline"); ok {
 		check("login redirect ≤ 1.3× baseline", v <= 1.3, fmt.Sprintf("%.2f×", v))
 	}
-	if ours, base := find("BenchmarkVerifyIDToken", "oidcrp"), find("BenchmarkVerifyIDToken", "baseline"); ours != nil && base != nil {
+	for _, alg := range []string{"RS256", "ES256", "EdDSA"} {
+		g := "BenchmarkVerifyIDToken/" + alg
+		ours, base := find(g, "oidcrp"), find(g, "baseline")
+		if ours == nil || base == nil {
+			continue
+		}
 		d := (ours.median("ns/op") - base.median("ns/op")) / 1000
-		check("ID-token verification adds ≤ 10 µs over the bare signature check", d <= 10, fmt.Sprintf("+%.1f µs", d))
+		check(alg+" ID-token verification ≤ floor + 2 µs (parse, signature, claims)", d <= 2, fmt.Sprintf("%+.1f µs", d))
+		da := ours.median("allocs/op") - base.median("allocs/op")
+		check(alg+" ID-token verification ≤ floor + 10 allocations", da <= 10, fmt.Sprintf("%+.0f", da))
+		if v, ok := ratio(g, "golang-jwt", "oidcrp"); ok {
+			check(alg+" ID-token verification faster than golang-jwt/v5", v > 1, fmt.Sprintf("%.2f×", v))
+		}
 	}
 	if v, ok := ratio("BenchmarkClaims", "oidcrp", "baseline"); ok {
 		check("Claims ≤ 1.5× json.Unmarshal of the same claims", v <= 1.5, fmt.Sprintf("%.2f×", v))
