@@ -1,6 +1,7 @@
 package client
 
 import (
+	"bytes"
 	"context"
 	"crypto/sha256"
 	"crypto/sha512"
@@ -9,10 +10,10 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"hash"
 	"slices"
 	"strings"
 	"time"
+	"unsafe"
 
 	"github.com/oidcrp/oidcrp/discovery"
 	"github.com/oidcrp/oidcrp/events"
@@ -45,8 +46,9 @@ func (t *IDToken) Claims(v any) error {
 	return json.Unmarshal(t.claims, v)
 }
 
-// RawClaims returns the token's payload, a JSON object.
-func (t *IDToken) RawClaims() []byte { return t.claims }
+// RawClaims returns a copy of the token's payload, a JSON object. (The
+// token's strings share the payload's memory, which is never modified.)
+func (t *IDToken) RawClaims() []byte { return bytes.Clone(t.claims) }
 
 // IDTokenChecks are the expectations an ID token is checked against that
 // depend on the request it answers.
@@ -72,15 +74,16 @@ type IDTokenChecks struct {
 // (ErrInvalidSignature, ErrInvalidIssuer, ...).
 func (rp *RP) VerifyIDToken(ctx context.Context, raw string, checks IDTokenChecks) (*IDToken, error) {
 	md := rp.provider.Metadata()
-	payload, tok, err := rp.verifySignature(ctx, raw, md.IDTokenSigningAlgValuesSupported)
-	if err != nil {
+	var tok jws.Token
+	if err := rp.verifySignature(ctx, raw, md.IDTokenSigningAlgValuesSupported, &tok); err != nil {
 		return nil, err
 	}
+	payload := tok.Payload
 	if typ := tok.Header.Typ; typ != "" && !strings.EqualFold(typ, "JWT") && !strings.EqualFold(typ, "application/jwt") {
 		return nil, fmt.Errorf("%w: typ %q is not an ID token's", ErrInvalidTokenType, typ)
 	}
 	var c jwt.Claims
-	if err := jwt.Decode(payload, &c); err != nil {
+	if err := c.Decode(payload); err != nil {
 		return nil, err
 	}
 	now := rp.cfg.Now()
@@ -91,7 +94,7 @@ func (rp *RP) VerifyIDToken(ctx context.Context, raw string, checks IDTokenCheck
 	if c.Subject == "" {
 		return nil, ErrMissingSubject
 	}
-	if checks.Nonce != "" && (c.Nonce == nil || subtle.ConstantTimeCompare([]byte(*c.Nonce), []byte(checks.Nonce)) != 1) {
+	if checks.Nonce != "" && (c.Nonce == nil || subtle.ConstantTimeCompare(bytesOf(*c.Nonce), bytesOf(checks.Nonce)) != 1) {
 		return nil, ErrInvalidNonce
 	}
 	if checks.MaxAge > 0 {
@@ -131,18 +134,18 @@ func (rp *RP) VerifyIDToken(ctx context.Context, raw string, checks IDTokenCheck
 	return t, nil
 }
 
-// verifySignature parses raw once and verifies its signature with an
-// algorithm the provider advertises in advertised (RS256 when it lists
+// verifySignature parses raw once into t and verifies its signature with
+// an algorithm the provider advertises in advertised (RS256 when it lists
 // none) that this client accepts.
-func (rp *RP) verifySignature(ctx context.Context, raw string, advertised []string) ([]byte, *jws.Token, error) {
-	t, err := jws.Parse(raw)
-	if err != nil {
-		return nil, nil, fmt.Errorf("%w: %v", ErrMalformedToken, err)
+func (rp *RP) verifySignature(ctx context.Context, raw string, advertised []string, t *jws.Token) error {
+	if err := t.Parse(raw); err != nil {
+		return fmt.Errorf("%w: %v", ErrMalformedToken, err)
 	}
 	alg := t.Header.Alg
 	if !rp.algorithmAllowed(alg, advertised) {
-		return nil, nil, fmt.Errorf("%w: %s", ErrUnsupportedAlgorithm, alg)
+		return fmt.Errorf("%w: %s", ErrUnsupportedAlgorithm, alg)
 	}
+	var err error
 	if strings.HasPrefix(alg, "HS") {
 		err = t.Verify([]byte(rp.cfg.ClientSecret))
 		if err != nil {
@@ -157,20 +160,14 @@ func (rp *RP) verifySignature(ctx context.Context, raw string, advertised []stri
 			err = fmt.Errorf("%w: %w", ErrInvalidSignature, err)
 		}
 	}
-	if err != nil {
-		return nil, nil, err
-	}
-	return t.Payload, t, nil
+	return err
 }
 
 // algorithmAllowed reports whether alg is advertised (RS256 when nothing
 // is, the default of OpenID Connect Discovery 1.0) and one we verify: the
 // asymmetric algorithms, and HMAC ones only when enabled. Never "none".
 func (rp *RP) algorithmAllowed(alg string, advertised []string) bool {
-	if len(advertised) == 0 {
-		advertised = []string{"RS256"}
-	}
-	if !slices.Contains(advertised, alg) {
+	if len(advertised) == 0 && alg != "RS256" || len(advertised) > 0 && !slices.Contains(advertised, alg) {
 		return false
 	}
 	switch alg {
@@ -243,19 +240,28 @@ func (rp *RP) issuerMatches(c *jwt.Claims, md *discovery.Metadata) bool {
 // with the hash of the token's signing algorithm (OpenID Connect Core
 // 3.1.3.6; EdDSA uses SHA-512 as for Ed25519).
 func checkHash(alg, value, claim string) bool {
-	var h hash.Hash
-	switch {
+	var (
+		buf [sha512.Size]byte
+		sum []byte
+	)
+	switch v := bytesOf(value); {
 	case strings.HasSuffix(alg, "256"):
-		h = sha256.New()
+		s := sha256.Sum256(v)
+		sum = append(buf[:0], s[:]...)
 	case strings.HasSuffix(alg, "384"):
-		h = sha512.New384()
+		s := sha512.Sum384(v)
+		sum = append(buf[:0], s[:]...)
 	case strings.HasSuffix(alg, "512"), alg == "EdDSA":
-		h = sha512.New()
+		s := sha512.Sum512(v)
+		sum = append(buf[:0], s[:]...)
 	default:
 		return false
 	}
-	h.Write([]byte(value))
-	sum := h.Sum(nil)
-	want := base64.RawURLEncoding.EncodeToString(sum[:len(sum)/2])
-	return subtle.ConstantTimeCompare([]byte(want), []byte(claim)) == 1
+	var want [43]byte // base64url of at most 32 bytes
+	n := base64.RawURLEncoding.EncodedLen(len(sum) / 2)
+	base64.RawURLEncoding.Encode(want[:], sum[:len(sum)/2])
+	return subtle.ConstantTimeCompare(want[:n], bytesOf(claim)) == 1
 }
+
+// bytesOf views s as bytes without copying, for functions that only read.
+func bytesOf(s string) []byte { return unsafe.Slice(unsafe.StringData(s), len(s)) }

@@ -7,6 +7,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/oidcrp/oidcrp/internal/jws"
 	"github.com/oidcrp/oidcrp/internal/jwt"
 )
 
@@ -42,17 +43,18 @@ func (t *LogoutToken) Claims(v any) error { return json.Unmarshal(t.claims, v) }
 // replay with middleware.ErrLogoutReplay).
 func (rp *RP) VerifyLogoutToken(ctx context.Context, raw string) (*LogoutToken, error) {
 	md := rp.provider.Metadata()
-	payload, tok, err := rp.verifySignature(ctx, raw, md.IDTokenSigningAlgValuesSupported)
-	if err != nil {
+	var tok jws.Token
+	if err := rp.verifySignature(ctx, raw, md.IDTokenSigningAlgValuesSupported, &tok); err != nil {
 		return nil, err
 	}
+	payload := tok.Payload
 	switch typ := strings.ToLower(tok.Header.Typ); typ {
 	case "", "jwt", "logout+jwt", "application/logout+jwt":
 	default:
 		return nil, fmt.Errorf("%w: typ %q is not a logout token's", ErrInvalidTokenType, typ)
 	}
 	var c jwt.Claims
-	if err := jwt.Decode(payload, &c); err != nil {
+	if err := c.Decode(payload); err != nil {
 		return nil, err
 	}
 	now := rp.cfg.Now()

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/oidcrp/oidcrp/internal/httpx"
+	"github.com/oidcrp/oidcrp/internal/jws"
 	"github.com/oidcrp/oidcrp/internal/jwt"
 )
 
@@ -105,10 +106,11 @@ func (rp *RP) verifyUserInfoJWT(ctx context.Context, raw string) ([]byte, error)
 	if len(algs) == 0 {
 		algs = md.IDTokenSigningAlgValuesSupported
 	}
-	payload, _, err := rp.verifySignature(ctx, raw, algs)
-	if err != nil {
+	var tok jws.Token
+	if err := rp.verifySignature(ctx, raw, algs, &tok); err != nil {
 		return nil, err
 	}
+	payload := tok.Payload
 	var c jwt.Claims
 	if err := json.Unmarshal(payload, &c); err != nil {
 		return nil, fmt.Errorf("%w: userinfo: %v", ErrMalformedToken, err)

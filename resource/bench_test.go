@@ -254,3 +254,25 @@ func TestRepeatedTokenBudget(t *testing.T) {
 		t.Errorf("repeated access token: %.0f allocations, want at most 2", allocs)
 	}
 }
+
+// TestFirstSeenTokenBudget holds the verification of an RS256 access token
+// not seen before to what the benchmarks measured, without timing
+// anything: the parse (one buffer), the claims (one allocation), the
+// Token and its scopes, and what crypto/rsa allocates for the signature
+// check itself, which the bare check pays too.
+func TestFirstSeenTokenBudget(t *testing.T) {
+	ba := newBenchAPI(t, func(c *resource.Config) { c.CacheSize = -1 })
+	token := referenceToken(ba.op, "")
+	ctx := context.Background()
+	if _, err := ba.v.VerifyToken(ctx, token); err != nil { // fetches the keys
+		t.Fatal(err)
+	}
+	allocs := testing.AllocsPerRun(100, func() {
+		if _, err := ba.v.VerifyToken(ctx, token); err != nil {
+			t.Fatal(err)
+		}
+	})
+	if allocs > 14 {
+		t.Errorf("first-seen access token: %.0f allocations, want at most 14", allocs)
+	}
+}

@@ -22,6 +22,7 @@ import (
 	"time"
 	"unsafe"
 
+	"github.com/oidcrp/oidcrp/internal/jsonx"
 	"github.com/oidcrp/oidcrp/internal/jws"
 	"github.com/oidcrp/oidcrp/internal/jwt"
 )
@@ -35,12 +36,52 @@ const (
 
 // proofClaims are the claims of a DPoP proof (RFC 9449 section 4.2).
 type proofClaims struct {
-	JTI   string           `json:"jti"`
-	HTM   string           `json:"htm"`
-	HTU   string           `json:"htu"`
-	IAT   *jwt.NumericDate `json:"iat"`
-	ATH   string           `json:"ath"`
-	Nonce string           `json:"nonce"`
+	JTI, HTM, HTU string
+	IAT           jwt.NumericDate
+	HasIAT        bool // iat present and not null
+	ATH, Nonce    string
+}
+
+var proofNames = []string{"jti", "htm", "htu", "iat", "ath", "nonce"}
+
+// decode reads a proof's claims by hand as internal/jwt reads a token's
+// (internal/jsonx): the values encoding/json would give, strings sharing
+// the payload's memory, and any of these claims twice refused.
+func (c *proofClaims) decode(payload []byte) error {
+	var seen uint8
+	obj := jsonx.NewObject(payload)
+	for {
+		name, v, ok := obj.Next()
+		if !ok {
+			return obj.Err()
+		}
+		i := jsonx.Match(name, proofNames)
+		if i < 0 {
+			continue
+		}
+		if seen&(1<<i) != 0 {
+			return fmt.Errorf("%q twice", name)
+		}
+		seen |= 1 << i
+		var err error
+		switch i {
+		case 0:
+			c.JTI, err = jsonx.String(v)
+		case 1:
+			c.HTM, err = jsonx.String(v)
+		case 2:
+			c.HTU, err = jsonx.String(v)
+		case 3:
+			c.IAT, c.HasIAT, err = jwt.ParseNumericDate(v)
+		case 4:
+			c.ATH, err = jsonx.String(v)
+		case 5:
+			c.Nonce, err = jsonx.String(v)
+		}
+		if err != nil {
+			return fmt.Errorf("%s: %w", name, err)
+		}
+	}
 }
 
 // checkProof checks the DPoP proof of a request presenting token, bound to
@@ -55,8 +96,8 @@ func (v *Verifier) checkProof(r *http.Request, proof, token, jkt string) error {
 	if proof == "" {
 		return ErrProofMissing
 	}
-	t, err := jws.Parse(proof)
-	if err != nil {
+	var t jws.Token
+	if err := t.Parse(proof); err != nil {
 		return fmt.Errorf("%w: %v", ErrProofMalformed, err)
 	}
 	if !strings.EqualFold(t.Header.Typ, "dpop+jwt") {
@@ -77,10 +118,10 @@ func (v *Verifier) checkProof(r *http.Request, proof, token, jkt string) error {
 		return ErrProofSignature
 	}
 	var c proofClaims
-	if err := json.Unmarshal(t.Payload, &c); err != nil {
+	if err := c.decode(t.Payload); err != nil {
 		return fmt.Errorf("%w: payload: %v", ErrProofMalformed, err)
 	}
-	if c.JTI == "" || len(c.JTI) > maxJTI || c.IAT == nil || c.HTM == "" || c.HTU == "" {
+	if c.JTI == "" || len(c.JTI) > maxJTI || !c.HasIAT || c.HTM == "" || c.HTU == "" {
 		return fmt.Errorf("%w: jti, htm, htu or iat missing, or jti too long", ErrProofMalformed)
 	}
 	if c.HTM != r.Method {
@@ -97,7 +138,7 @@ func (v *Verifier) checkProof(r *http.Request, proof, token, jkt string) error {
 	sum := sha256.Sum256(unsafe.Slice(unsafe.StringData(token), len(token)))
 	var ath [43]byte
 	base64.RawURLEncoding.Encode(ath[:], sum[:])
-	if subtle.ConstantTimeCompare(ath[:], []byte(c.ATH)) != 1 {
+	if subtle.ConstantTimeCompare(ath[:], unsafe.Slice(unsafe.StringData(c.ATH), len(c.ATH))) != 1 {
 		return ErrProofTokenHash
 	}
 	if v.cfg.DPoPNonceKey != nil && !v.nonceValid(c.Nonce, now) {
@@ -152,13 +193,23 @@ type boundKey struct {
 // replayKey names a proof in the replay cache: the hash of its key's
 // thumbprint and its jti, so that the stored key has a fixed length.
 func replayKey(thumbprint, jti string) string {
-	h := sha256.New()
-	h.Write([]byte(thumbprint))
-	h.Write([]byte{0})
-	h.Write([]byte(jti))
+	var in [64 + 1 + maxJTI]byte // a thumbprint is 43 bytes, jti at most maxJTI
+	var sum [sha256.Size]byte
+	if len(thumbprint) <= 64 && len(jti) <= maxJTI {
+		n := copy(in[:], thumbprint)
+		in[n] = 0
+		n += 1 + copy(in[n+1:], jti)
+		sum = sha256.Sum256(in[:n])
+	} else {
+		h := sha256.New()
+		h.Write([]byte(thumbprint))
+		h.Write([]byte{0})
+		h.Write([]byte(jti))
+		h.Sum(sum[:0])
+	}
 	var b [len("dpop:") + 43]byte
 	copy(b[:], "dpop:")
-	base64.RawURLEncoding.Encode(b[len("dpop:"):], h.Sum(nil))
+	base64.RawURLEncoding.Encode(b[len("dpop:"):], sum[:])
 	return string(b[:])
 }
 

@@ -140,8 +140,9 @@ func (v *Verifier) token(ctx context.Context, raw string, header bool) (*Token, 
 		until time.Time
 		err   error
 	)
-	if jt, perr := jws.Parse(raw); perr == nil {
-		t, until, err = v.verifyJWT(ctx, jt, now)
+	var jt jws.Token
+	if perr := jt.Parse(raw); perr == nil {
+		t, until, err = v.verifyJWT(ctx, &jt, now)
 	} else if v.cfg.ClientID != "" || v.cfg.Introspector != nil {
 		t, until, err = v.introspect(ctx, raw, key, now)
 	} else {
@@ -157,17 +158,7 @@ func (v *Verifier) token(ctx context.Context, raw string, header bool) (*Token, 
 // atClaims are the claims of a JWT access token (RFC 9068 section 2.2) and
 // of an introspection answer (RFC 7662 section 2.2) that are checked or
 // exposed.
-type atClaims struct {
-	jwt.Registered
-	ClientID string        `json:"client_id"`
-	Scope    string        `json:"scope"`
-	Cnf      *confirmation `json:"cnf"`
-}
-
-// confirmation is the cnf claim (RFC 7800); jkt binds a DPoP key.
-type confirmation struct {
-	JKT string `json:"jkt"`
-}
+type atClaims = jwt.AccessClaims
 
 // verifyJWT checks a JWT access token as RFC 9068 section 4 says: typ
 // at+jwt, an asymmetric signature with the provider's keys, iss, aud, exp
@@ -190,7 +181,7 @@ func (v *Verifier) verifyJWT(ctx context.Context, t *jws.Token, now time.Time) (
 		return nil, time.Time{}, fmt.Errorf("%w: %w", ErrInvalidSignature, err)
 	}
 	var c atClaims
-	if err := jwt.Decode(t.Payload, &c); err != nil {
+	if err := c.Decode(t.Payload); err != nil {
 		return nil, time.Time{}, err
 	}
 	tok, err := v.check(&c, now, true)
