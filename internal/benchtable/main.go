@@ -1,6 +1,7 @@
 // Command benchtable reads `go test -bench` output and prints, for each
 // benchmark, the median of its runs and its ratio to the baseline measured
-// in the same run, then checks the performance targets of the README.
+// in the same run (the median of the ratios of paired runs), then checks
+// the performance targets of the README.
 //
 //	go test -run '^$' -bench . -benchmem -count 6 ./session ./middleware ./resource ./bench | go run ./internal/benchtable
 package main
@@ -39,6 +40,24 @@ func (r *result) median(unit string) float64 {
 	}
 	return (v[len(v)/2-1] + v[len(v)/2]) / 2
 }
+
+// paired returns the median over runs of f(a's run i, b's run i) in unit:
+// scripts/bench runs every benchmark once per round, so that the i-th runs
+// of a group's benchmarks are taken seconds apart, under the same load,
+// and a ratio or difference of paired runs scatters far less on a shared
+// machine than one of two medians.
+func paired(a, b *result, unit string, f func(x, y float64) float64) float64 {
+	va, vb := a.metrics[unit], b.metrics[unit]
+	n := min(len(va), len(vb))
+	v := make([]float64, n)
+	for i := range n {
+		v[i] = f(va[i], vb[i])
+	}
+	return (&result{metrics: map[string][]float64{unit: v}}).median(unit)
+}
+
+func div(x, y float64) float64 { return x / y }
+func sub(x, y float64) float64 { return x - y }
 
 func parse(in io.Reader) ([]*result, error) {
 	var order []*result
@@ -90,7 +109,7 @@ func main() {
 	for _, r := range results {
 		ratio := "-"
 		if base := find(r.group, "baseline"); base != nil && base != r {
-			ratio = fmt.Sprintf("%.2f", r.median("ns/op")/base.median("ns/op"))
+			ratio = fmt.Sprintf("%.2f", paired(r, base, "ns/op", div))
 		}
 		cookie := "-"
 		if v := r.median("cookie-bytes"); v > 0 {
@@ -114,7 +133,7 @@ func main() {
 		if ra == nil || rb == nil {
 			return 0, false
 		}
-		return ra.median("ns/op") / rb.median("ns/op"), true
+		return paired(ra, rb, "ns/op", div), true
 	}
 	if v, ok := ratio("BenchmarkAuthenticatedRequest", "oidcrp", "baseline+decode"); ok {
 		check("authenticated request ≤ 1.3× baseline with full decode", v <= 1.3, fmt.Sprintf("%.2f×", v))
@@ -141,7 +160,7 @@ func main() {
 		if ours == nil || base == nil {
 			continue
 		}
-		d := (ours.median("ns/op") - base.median("ns/op")) / 1000
+		d := paired(ours, base, "ns/op", sub) / 1000
 		check(alg+" ID-token verification ≤ floor + 2 µs (parse, signature, claims)", d <= 2, fmt.Sprintf("%+.1f µs", d))
 		da := ours.median("allocs/op") - base.median("allocs/op")
 		check(alg+" ID-token verification ≤ floor + 10 allocations", da <= 10, fmt.Sprintf("%+.0f", da))
@@ -165,7 +184,7 @@ func main() {
 		{"BenchmarkDPoPRequest", "DPoP request, repeated token, adds ≤ 10 µs over bare ES256 proof check"},
 	} {
 		if ours, base := find(g.group, "oidcrp"), find(g.group, "baseline"); ours != nil && base != nil {
-			d := (ours.median("ns/op") - base.median("ns/op")) / 1000
+			d := paired(ours, base, "ns/op", sub) / 1000
 			check(g.what, d <= 10, fmt.Sprintf("%+.1f µs", d))
 		}
 	}
