@@ -80,6 +80,7 @@ func Parse(raw string) (*Token, error) {
 // buffer, which the header's strings and Payload share: neither is ever
 // modified.
 func (t *Token) Parse(raw string) error {
+	*t = Token{}
 	if len(raw) > maxLen {
 		return fmt.Errorf("%w: longer than %d bytes", ErrMalformed, maxLen)
 	}
