@@ -95,9 +95,16 @@ type Claims struct {
 	Events    map[string]json.RawMessage `json:"events"`
 }
 
-// Decode unmarshals a token's payload into v (a *Claims, or a struct
-// embedding Claims or Registered); a payload that does not fit is ErrMalformed.
+// Decode unmarshals a token's payload into v; a payload that does not fit
+// is ErrMalformed. A *Claims or *AccessClaims is decoded by its own Decode
+// (decode.go), anything else with encoding/json.
 func Decode(payload []byte, v any) error {
+	switch c := v.(type) {
+	case *Claims:
+		return c.Decode(payload)
+	case *AccessClaims:
+		return c.Decode(payload)
+	}
 	if err := json.Unmarshal(payload, v); err != nil {
 		return fmt.Errorf("%w: payload: %v", ErrMalformed, err)
 	}
