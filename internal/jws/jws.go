@@ -242,6 +242,10 @@ func curveOf(alg string) elliptic.Curve {
 	return nil
 }
 
+// hashes are the hashes of the algorithms' suffixes, for SignInput (Verify
+// switches on them, without a map lookup).
+var hashes = map[string]crypto.Hash{"256": crypto.SHA256, "384": crypto.SHA384, "512": crypto.SHA512}
+
 // bytesOf views s as bytes without copying, for functions that only read.
 func bytesOf(s string) []byte { return unsafe.Slice(unsafe.StringData(s), len(s)) }
 
