@@ -45,12 +45,48 @@ func main() {
 func run() error {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
+	s, err := start(ctx)
 	if err != nil {
 		return err
 	}
-	defer l.Close()
+	defer s.close()
+	fmt.Printf("URL=%s\nCOOKIE=%s\nREADY\n", s.url, s.cookie)
+	done := make(chan struct{})
+	go func() { io.Copy(io.Discard, os.Stdin); close(done) }()
+	select {
+	case <-ctx.Done():
+	case <-done:
+	}
+	return nil
+}
+
+// server is the app, serving, with a logged-in user's Cookie header.
+type server struct {
+	url, cookie string
+	handler     http.Handler
+	close       func()
+}
+
+// start sets the app up, serves it on a loopback port and logs in once.
+func start(ctx context.Context) (_ *server, err error) {
+	var closers []func()
+	s := &server{close: func() {
+		for i := len(closers) - 1; i >= 0; i-- {
+			closers[i]()
+		}
+	}}
+	defer func() {
+		if err != nil {
+			s.close()
+		}
+	}()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return nil, err
+	}
+	closers = append(closers, func() { l.Close() })
 	app := "http://" + l.Addr().String()
+	s.url = app
 
 	// The embedded provider, as examples/webapp starts it without OIDC_ISSUER.
 	c := oidctest.Client{ID: "webapp", Secret: randstr.Token(), RedirectURIs: []string{app + "/auth/callback"}}
@@ -61,22 +97,22 @@ func run() error {
 			"preferred_username": "demo", "email": "demo@example.com", "email_verified": true,
 		}}},
 	})
-	defer op.Close()
+	closers = append(closers, op.Close)
 	rp, err := client.New(ctx, client.Config{Issuer: op.URL, ClientID: c.ID, ClientSecret: c.Secret,
 		RedirectURL: app + "/auth/callback", Scopes: []string{"openid", "profile", "email"}})
 	if err != nil {
-		return err
+		return nil, err
 	}
-	defer rp.Close()
+	closers = append(closers, func() { rp.Close() })
 	key := make([]byte, 32)
 	rand.Read(key)
 	sessions, err := session.New(session.Config{Keys: [][]byte{key}})
 	if err != nil {
-		return err
+		return nil, err
 	}
 	auth, err := middleware.New(middleware.Config{RP: rp, Sessions: sessions, UserInfo: true})
 	if err != nil {
-		return err
+		return nil, err
 	}
 
 	// plain is what /me writes, without the guard: the claims a logged-in
@@ -100,23 +136,24 @@ func run() error {
 	})
 	srv := &http.Server{Handler: mux, MaxHeaderBytes: 64 << 10}
 	go srv.Serve(l)
-	defer srv.Close()
+	closers = append(closers, func() { srv.Close() })
+	s.handler = mux
 
 	// Log in once, as a browser does, and keep the session cookie.
 	b := oidctest.NewBrowser()
 	page, err := b.Get(ctx, app+"/me")
 	if err != nil {
-		return err
+		return nil, err
 	}
 	if page.StatusCode != http.StatusOK {
-		return fmt.Errorf("login: %v", page)
+		return nil, fmt.Errorf("login: %v", page)
 	}
 	var body struct {
 		Sub    string          `json:"sub"`
 		Claims json.RawMessage `json:"claims"`
 	}
 	if err := json.Unmarshal(page.Body, &body); err != nil {
-		return fmt.Errorf("/me: %w", err)
+		return nil, fmt.Errorf("/me: %w", err)
 	}
 	plain.sub, plain.claims = body.Sub, body.Claims
 	u, _ := url.Parse(app + "/me")
@@ -124,15 +161,8 @@ func run() error {
 	for _, c := range b.Jar.Cookies(u) {
 		cookies = append(cookies, c.Name+"="+c.Value)
 	}
-	fmt.Printf("URL=%s\nCOOKIE=%s\nREADY\n", app, strings.Join(cookies, "; "))
-
-	done := make(chan struct{})
-	go func() { io.Copy(io.Discard, os.Stdin); close(done) }()
-	select {
-	case <-ctx.Done():
-	case <-done:
-	}
-	return nil
+	s.cookie = strings.Join(cookies, "; ")
+	return s, nil
 }
 
 // me is examples/webapp's GET /me: {"sub": ..., "claims": {...}}.
