@@ -10,8 +10,9 @@
 //	COOKIE=<the Cookie header a logged-in browser sends>
 //	READY
 //
-// then serves until its standard input closes or it is signalled. It is a
-// measuring tool, not an example: see examples/webapp for the app.
+// then serves until its standard input closes or it is signalled, with a
+// CPU profile of that time written to $MACROBENCH_CPUPROFILE if set. It is
+// a measuring tool, not an example: see examples/webapp for the app.
 package main
 
 import (
@@ -25,6 +26,7 @@ import (
 	"net/url"
 	"os"
 	"os/signal"
+	"runtime/pprof"
 	"strings"
 	"syscall"
 
@@ -50,6 +52,17 @@ func run() error {
 		return err
 	}
 	defer s.close()
+	if f := os.Getenv("MACROBENCH_CPUPROFILE"); f != "" {
+		out, err := os.Create(f)
+		if err != nil {
+			return err
+		}
+		defer out.Close()
+		if err := pprof.StartCPUProfile(out); err != nil {
+			return err
+		}
+		defer pprof.StopCPUProfile()
+	}
 	fmt.Printf("URL=%s\nCOOKIE=%s\nREADY\n", s.url, s.cookie)
 	done := make(chan struct{})
 	go func() { io.Copy(io.Discard, os.Stdin); close(done) }()
