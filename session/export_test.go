@@ -21,3 +21,13 @@ func CoordinatorLen(c *MemoryCoordinator) int {
 	defer c.mu.Unlock()
 	return len(c.results)
 }
+
+// OpenedLen is the number of sessions m keeps opened, -1 without a cache.
+func OpenedLen(m *Manager) int {
+	if m.opened == nil {
+		return -1
+	}
+	m.opened.mu.RLock()
+	defer m.opened.mu.RUnlock()
+	return len(m.opened.m)
+}

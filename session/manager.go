@@ -82,6 +82,14 @@ type Config struct {
 	// grow the request headers past the server's limit. If zero, 4.
 	MaxFlows int
 
+	// OpenedSessions bounds the cookie sessions Load keeps opened, by their
+	// exact cookie value, so that a browser's next request with the same
+	// cookie skips the decryption (each takes about the cookie's size
+	// twice in memory). If zero, 1024; if negative, none are kept. Only
+	// cookies that open with a key are kept; timeouts and revocations are
+	// checked at every Load all the same.
+	OpenedSessions int
+
 	// Replay remembers consumed login attempts, so that none is used twice
 	// even if its cookie is replayed. If nil, a ReplayCache in memory.
 	Replay ReplayCache
@@ -138,6 +146,11 @@ type Manager struct {
 	secureName string
 
 	failures *refreshFailures // shared by the Managers WithSecure makes
+
+	// opened keeps the sessions cookies opened to (see openCookie): with
+	// our Codec alone, whose values carry no expiry of their own (unlike
+	// securecookie's), and only for cookie sessions.
+	opened *openedCache
 }
 
 // New validates cfg and returns a Manager.
@@ -157,6 +170,15 @@ func New(cfg Config) (*Manager, error) {
 		m.codecs = []securecookie.Codec{c}
 	}
 	m.codec, _ = m.codecs[0].(*Codec)
+	switch {
+	case m.cfg.OpenedSessions == 0:
+		m.cfg.OpenedSessions = 1024
+	case m.cfg.OpenedSessions < 0:
+		m.cfg.OpenedSessions = -1
+	}
+	if m.codec != nil && len(m.codecs) == 1 && cfg.Store == nil && m.cfg.OpenedSessions > 0 {
+		m.opened = &openedCache{max: m.cfg.OpenedSessions}
+	}
 	c := &m.cfg
 	if c.CookieName == "" {
 		c.CookieName = "oidcrp_session"
@@ -245,6 +267,9 @@ func (m *Manager) WithDefaultIssuer(issuer string) *Manager {
 	}
 	c := *m
 	c.cfg.DefaultIssuer = issuer
+	if c.opened != nil {
+		c.opened = &openedCache{max: c.opened.max} // its sessions are given the default issuer
+	}
 	return &c
 }
 
@@ -301,12 +326,14 @@ func (m *Manager) Load(r *http.Request) (*Session, error) {
 	case !complete:
 		return nil, fmt.Errorf("%w: %s: chunks missing", ErrInvalid, name)
 	}
-	s := new(Session)
+	var s *Session
 	if m.cfg.Store == nil {
-		if err := m.decode(name, value, s); err != nil {
+		var err error
+		if s, err = m.openCookie(name, value); err != nil {
 			return nil, err
 		}
 	} else {
+		s = new(Session)
 		var id []byte
 		if err := m.decode(name, value, &id); err != nil {
 			return nil, err
@@ -324,9 +351,9 @@ func (m *Manager) Load(r *http.Request) (*Session, error) {
 		if s.ID != string(id) {
 			return nil, fmt.Errorf("%w: store record of another session", ErrInvalid)
 		}
-	}
-	if s.Issuer == "" {
-		s.Issuer = m.cfg.DefaultIssuer
+		if s.Issuer == "" {
+			s.Issuer = m.cfg.DefaultIssuer
+		}
 	}
 	now := m.cfg.Now()
 	if absolute := now.After(s.CreatedAt.Add(m.cfg.AbsoluteTimeout)); absolute || now.After(s.LastSeen.Add(m.cfg.IdleTimeout)) {
