@@ -2,6 +2,7 @@ package middleware
 
 import (
 	"context"
+	"encoding/binary"
 	"fmt"
 	"html/template"
 	"net/http"
@@ -145,8 +146,17 @@ func (f *loginFlow) appendBinary(b []byte) []byte {
 	b = wire.AppendString(b, f.stepUp)
 	b = wire.AppendString(b, f.scopes)
 	b = wire.AppendString(b, f.acr)
-	fb, _ := f.flow.AppendBinary(nil)
-	return wire.AppendBytes(b, fb)
+	// The flow, after its length: appended in place, then moved right by
+	// the length's size.
+	start := len(b)
+	b, _ = f.flow.AppendBinary(b)
+	n := len(b) - start
+	var hdr [binary.MaxVarintLen64]byte
+	h := binary.PutUvarint(hdr[:], uint64(n))
+	b = append(b, hdr[:h]...)
+	copy(b[start+h:], b[start:start+n])
+	copy(b[start:], hdr[:h])
+	return b
 }
 
 func (f *loginFlow) unmarshal(data []byte, def string) error {

@@ -121,29 +121,38 @@ var bufPool = sync.Pool{New: func() any { b := make([]byte, 0, 4096); return &b 
 // binary form, a []byte as is, an encoding.BinaryMarshaler by its method,
 // anything else as JSON.
 func (c *Codec) Encode(name string, value any) (string, error) {
-	plainp := bufPool.Get().(*[]byte)
-	defer bufPool.Put(plainp)
-	plain := (*plainp)[:0]
 	var err error
-	switch v := value.(type) {
-	case *Session:
-		plain, err = v.AppendBinary(plain)
-	case []byte:
-		plain = append(plain, v...)
-	case encoding.BinaryAppender:
-		plain, err = v.AppendBinary(plain)
-	case encoding.BinaryMarshaler:
-		var b []byte
-		b, err = v.MarshalBinary()
-		plain = append(plain, b...)
-	default:
-		var b []byte
-		b, err = json.Marshal(v)
-		plain = append(plain, b...)
-	}
+	out, sealErr := c.seal(name, func(plain []byte) []byte {
+		switch v := value.(type) {
+		case *Session:
+			plain, err = v.AppendBinary(plain)
+		case []byte:
+			plain = append(plain, v...)
+		case encoding.BinaryAppender:
+			plain, err = v.AppendBinary(plain)
+		case encoding.BinaryMarshaler:
+			var b []byte
+			b, err = v.MarshalBinary()
+			plain = append(plain, b...)
+		default:
+			var b []byte
+			b, err = json.Marshal(v)
+			plain = append(plain, b...)
+		}
+		return plain
+	})
 	if err != nil {
 		return "", fmt.Errorf("session: encode %s: %w", name, err)
 	}
+	return out, sealErr
+}
+
+// seal seals under name the plaintext build appends to the (pooled) buffer
+// it is given.
+func (c *Codec) seal(name string, build func(plain []byte) []byte) (string, error) {
+	plainp := bufPool.Get().(*[]byte)
+	defer bufPool.Put(plainp)
+	plain := build((*plainp)[:0])
 	*plainp = plain
 
 	sealedp := bufPool.Get().(*[]byte)

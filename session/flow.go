@@ -69,12 +69,19 @@ func (m *Manager) SaveFlow(w http.ResponseWriter, r *http.Request, kind FlowKind
 	}
 	now := m.cfg.Now()
 	m.dropOldFlows(w, r)
-	rec := make([]byte, 0, 24+len(state)+len(data))
-	rec = append(rec, flowVersion, byte(kind))
-	rec = wire.AppendVarint(rec, now.UnixMilli())
-	rec = wire.AppendString(rec, state)
-	rec = wire.AppendBytes(rec, data)
-	value, err := m.encode(name, rec)
+	record := func(b []byte) []byte {
+		b = append(b, flowVersion, byte(kind))
+		b = wire.AppendVarint(b, now.UnixMilli())
+		b = wire.AppendString(b, state)
+		return wire.AppendBytes(b, data)
+	}
+	var value string
+	var err error
+	if m.codec != nil {
+		value, err = m.codec.seal(name, record) // into the codec's buffer
+	} else {
+		value, err = m.encode(name, record(make([]byte, 0, 24+len(state)+len(data))))
+	}
 	if err != nil {
 		return err
 	}
