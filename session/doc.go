@@ -18,6 +18,11 @@
 // reference session, with an ID token, a JWT access token and a refresh
 // token, fits one cookie of under 2,400 bytes.
 //
+// Load keeps the sessions the cookies it saw opened to (Config.OpenedSessions):
+// a browser sends the same cookie until its session changes, and its next
+// requests skip the decryption; the timeouts and revocations are checked
+// every time.
+//
 // Cookies are sealed with AES-256-GCM (Codec) under a ring of keys: the first
 // seals, all open. They are HttpOnly, SameSite=Lax, Path=/, and over TLS
 // Secure with the "__Host-" prefix. A session too large for one cookie is
