@@ -568,8 +568,14 @@ func TestLoginBudget(t *testing.T) {
 	if w.h.Get("Location") == "" || len(cookies) != 1 {
 		t.Fatalf("login answered %v", w.h)
 	}
-	if allocs > 10 {
-		t.Errorf("login redirect: %.0f allocations, want at most 10", allocs)
+	// Under -race, sync.Pool drops a quarter of what is put back at random,
+	// so the pooled sealing buffer is sometimes allocated anew.
+	limit := 10.0
+	if raceEnabled {
+		limit = 14
+	}
+	if allocs > limit {
+		t.Errorf("login redirect: %.0f allocations, want at most %.0f", allocs, limit)
 	}
 	if len(cookies[0]) > 450 {
 		t.Errorf("flow cookie of %d bytes: %s", len(cookies[0]), cookies[0])
