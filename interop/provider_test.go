@@ -99,6 +99,15 @@ func needProvider(t testing.TB) {
 	}
 }
 
+// providerStarts holds a token for each oidc-provider starting.
+var providerStarts = make(chan struct{}, 2)
+
+// processStartTimeout bounds the start of a provider or an app. Alone one
+// takes under a second; CI has seen an oidc-provider take more than 20 s
+// while the suite's race-built apps, Chromium and other providers shared
+// 2 cores.
+const processStartTimeout = 60 * time.Second
+
 // startProvider starts oidc-provider with cfg (cfg.Port 0: a free port),
 // waits until it listens, and stops it when the test ends.
 func startProvider(t testing.TB, cfg providerConfig) *provider {
@@ -115,6 +124,19 @@ func startProvider(t testing.TB, cfg providerConfig) *provider {
 	if err := os.WriteFile(cfgPath, data, 0o600); err != nil {
 		t.Fatal(err)
 	}
+
+	// A start costs Node.js about half a CPU-second (loading oidc-provider,
+	// generating an RSA key): a few at a time, so that on a loaded 2-core
+	// machine each gets the CPU it needs rather than all crawling together.
+	providerStarts <- struct{}{}
+	released := false
+	release := func() {
+		if !released {
+			released = true
+			<-providerStarts
+		}
+	}
+	defer release()
 
 	p := &provider{log: new(logBuffer), changed: make(chan struct{})}
 	cmd := exec.Command("node", "provider.mjs", cfgPath)
@@ -158,9 +180,10 @@ func startProvider(t testing.TB, cfg providerConfig) *provider {
 	case p.Issuer = <-ready:
 	case <-p.proc.done:
 		t.Fatalf("oidc-provider %v (%v):\n%s", errExited, p.proc.err, p.log)
-	case <-time.After(20 * time.Second):
-		t.Fatalf("oidc-provider not ready within 20s:\n%s", p.log)
+	case <-time.After(processStartTimeout):
+		t.Fatalf("oidc-provider not ready within %v:\n%s", processStartTimeout, p.log)
 	}
+	release()
 	host := cfg.Host
 	if host == "" {
 		host = "127.0.0.1"

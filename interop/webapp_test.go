@@ -139,7 +139,7 @@ func startWebapp(t testing.TB, base string, env webappEnv) *webapp {
 	w.proc = startProcess(t, "webapp", cmd, 10*time.Second)
 
 	client := &http.Client{Timeout: time.Second}
-	deadline := time.Now().Add(20 * time.Second)
+	deadline := time.Now().Add(processStartTimeout)
 	for {
 		resp, err := client.Get(w.URL + "/")
 		if err == nil {
@@ -152,7 +152,7 @@ func startWebapp(t testing.TB, base string, env webappEnv) *webapp {
 			t.Fatalf("webapp %v (%v):\n%s", errExited, w.proc.err, w.log)
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("webapp at %s not answering within 20s (last error %v):\n%s", w.URL, err, w.log)
+			t.Fatalf("webapp at %s not answering within %v (last error %v):\n%s", w.URL, processStartTimeout, err, w.log)
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
