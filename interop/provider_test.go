@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -181,7 +182,7 @@ func startProvider(t testing.TB, cfg providerConfig) *provider {
 	case <-p.proc.done:
 		t.Fatalf("oidc-provider %v (%v):\n%s", errExited, p.proc.err, p.log)
 	case <-time.After(processStartTimeout):
-		t.Fatalf("oidc-provider not ready within %v:\n%s", processStartTimeout, p.log)
+		t.Fatalf("oidc-provider not ready within %v (%s):\n%s", processStartTimeout, diagnose(cmd.Process.Pid, cfg.Port), p.log)
 	}
 	release()
 	host := cfg.Host
@@ -251,4 +252,29 @@ func grant(grantType, clientID string) func(providerEvent) bool {
 	return func(ev providerEvent) bool {
 		return ev.Event == "grant.success" && ev.GrantType == grantType && ev.ClientID == clientID
 	}
+}
+
+// diagnose describes a process that is not ready: its state and what it
+// waits on, by /proc, and whether its port accepts connections.
+func diagnose(pid, port int) string {
+	var b strings.Builder
+	if stat, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid)); err == nil {
+		fmt.Fprintf(&b, "stat %s", strings.TrimSpace(string(stat)))
+	}
+	tasks, _ := filepath.Glob(fmt.Sprintf("/proc/%d/task/*", pid))
+	for _, task := range tasks {
+		wchan, _ := os.ReadFile(task + "/wchan")
+		status, _ := os.ReadFile(task + "/stat")
+		fields := strings.Fields(string(status))
+		if len(fields) > 2 {
+			fmt.Fprintf(&b, "; task %s %s %s wchan %s", filepath.Base(task), fields[1], fields[2], wchan)
+		}
+	}
+	if c, err := net.DialTimeout("tcp", fmt.Sprintf("127.0.0.1:%d", port), time.Second); err != nil {
+		fmt.Fprintf(&b, "; port %d: %v", port, err)
+	} else {
+		c.Close()
+		fmt.Fprintf(&b, "; port %d accepts connections", port)
+	}
+	return b.String()
 }
