@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -275,6 +276,13 @@ func diagnose(pid, port int) string {
 	} else {
 		c.Close()
 		fmt.Fprintf(&b, "; port %d accepts connections", port)
+	}
+	// The native stacks, where gdb is installed.
+	if _, err := exec.LookPath("gdb"); err == nil {
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		out, err := exec.CommandContext(ctx, "gdb", "-p", strconv.Itoa(pid), "-batch", "-ex", "thread apply all bt 25").CombinedOutput()
+		fmt.Fprintf(&b, "; gdb (%v):\n%s", err, out)
 	}
 	return b.String()
 }

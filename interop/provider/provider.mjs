@@ -62,6 +62,11 @@ function signingKey(type, options, alg) {
   const { privateKey } = generateKeyPairSync(type, options);
   return { ...privateKey.export({ format: 'jwk' }), use: 'sig', alg, kid: `${alg.toLowerCase()}-${randomBytes(4).toString('hex')}` };
 }
+// Where a start stands, on standard error: the tests print it when a
+// provider is not ready in time.
+const phase = (name) => console.error(`provider: ${name} ${Math.round(process.uptime() * 1000)} ms after the start`);
+
+phase('config read');
 const jwks = {
   keys: [
     signingKey('rsa', { modulusLength: 2048 }, 'RS256'),
@@ -109,6 +114,7 @@ function fetchAllowingLoopback(url, options) {
   return globalThis.fetch(url, options);
 }
 
+phase('keys generated');
 const provider = new Provider(issuer, {
   clients,
   jwks,
@@ -248,6 +254,7 @@ for (const name of ['grant.error', 'authorization.error', 'userinfo.error', 'end
   });
 }
 
+phase('provider configured');
 const server = provider.listen(cfg.port, host, () => {
   process.stdout.write(`READY ${issuer}\n`);
 });
