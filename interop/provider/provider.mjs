@@ -33,7 +33,7 @@
 // on SIGTERM, SIGINT, or when its standard input closes (the test ended).
 // Everything else it says (warnings, errors) goes to standard error.
 
-import { generateKeyPairSync, randomBytes } from 'node:crypto';
+import { createPrivateKey, generateKeyPairSync, randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 
 import Provider, { errors } from 'oidc-provider';
@@ -56,17 +56,32 @@ if (cfg.host !== undefined && cfg.host !== host && cfg.host !== 'localhost') {
 const issuer = `http://${cfg.host ?? host}:${cfg.port}`;
 const accessTokenTTL = cfg.accessTokenTTL > 0 ? cfg.accessTokenTTL : 600;
 
-// Fresh signing keys for every run: RS256 and ES256, so that clients can be
-// registered for either algorithm.
-function signingKey(type, options, alg) {
-  const { privateKey } = generateKeyPairSync(type, options);
-  return { ...privateKey.export({ format: 'jwk' }), use: 'sig', alg, kid: `${alg.toLowerCase()}-${randomBytes(4).toString('hex')}` };
-}
 // Where a start stands, on standard error: the tests print it when a
 // provider is not ready in time.
 const phase = (name) => console.error(`provider: ${name} ${Math.round(process.uptime() * 1000)} ms after the start`);
 
 phase('config read');
+
+// Fresh signing keys for every run: RS256 and ES256, so that clients can be
+// registered for either algorithm.
+//
+// The key comes out of the generation as PKCS #8 and goes into a KeyObject
+// of its own before it is exported as a JWK. Exporting the KeyObject that
+// generateKeyPairSync returns deadlocks Node.js 20 now and then: that
+// KeyObject shares its lock with the finished key-generation job, and a
+// garbage collection during the export finalizes the job, which takes the
+// lock the export holds (seen in CI: the main thread waiting in
+// ~KeyGenJob<EcKeyGenTraits> under ExportJWKEcKey, for ever).
+function signingKey(type, options, alg) {
+  const { privateKey } = generateKeyPairSync(type, {
+    ...options,
+    publicKeyEncoding: { type: 'spki', format: 'pem' },
+    privateKeyEncoding: { type: 'pkcs8', format: 'pem' },
+  });
+  const jwk = createPrivateKey(privateKey).export({ format: 'jwk' });
+  return { ...jwk, use: 'sig', alg, kid: `${alg.toLowerCase()}-${randomBytes(4).toString('hex')}` };
+}
+
 const jwks = {
   keys: [
     signingKey('rsa', { modulusLength: 2048 }, 'RS256'),
