@@ -105,10 +105,9 @@ func needProvider(t testing.TB) {
 var providerStarts = make(chan struct{}, 2)
 
 // processStartTimeout bounds the start of a provider or an app. Alone one
-// takes under a second; CI has seen an oidc-provider take more than 20 s
-// while the suite's race-built apps, Chromium and other providers shared
-// 2 cores.
-const processStartTimeout = 60 * time.Second
+// takes under a second; eight providers started at once on 2 idle cores
+// took 5 s each.
+const processStartTimeout = 30 * time.Second
 
 // startProvider starts oidc-provider with cfg (cfg.Port 0: a free port),
 // waits until it listens, and stops it when the test ends.
