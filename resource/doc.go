@@ -53,4 +53,9 @@
 // section 3 and RFC 9449 section 7.1 say (see Require). Errors are
 // sentinels: every failed token or proof check matches ErrInvalidToken, and
 // those shared with ID tokens are the client package's values.
+//
+// An API that takes the tokens of several providers (an app with login
+// through two of them) makes a Verifier for each and joins them with
+// NewIssuers: a JWT goes to the Verifier of its iss, which checks it as
+// alone; an opaque token to the one Verifier allowed to introspect.
 package resource

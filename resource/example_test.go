@@ -84,3 +84,36 @@ func ExampleVerifier_Authenticate_dPoP() {
 	// resource: DPoP proof replayed (jti seen before)
 	// resource: DPoP-bound token without DPoP
 }
+
+// Take the access tokens of two providers on one API: each token is
+// checked by the Verifier of the provider that issued it.
+func ExampleNewIssuers() {
+	google := oidctest.NewServer(oidctest.Config{}) // stand for two providers
+	defer google.Close()
+	microsoft := oidctest.NewServer(oidctest.Config{SigningAlg: "ES256"})
+	defer microsoft.Close()
+
+	var verifiers []*resource.Verifier
+	for _, issuer := range []string{google.URL, microsoft.URL} {
+		v, err := resource.New(context.Background(), resource.Config{Issuer: issuer, Audience: "https://api.example.com"})
+		if err != nil {
+			log.Fatal(err)
+		}
+		defer v.Close()
+		verifiers = append(verifiers, v)
+	}
+	issuers, err := resource.NewIssuers(verifiers...)
+	if err != nil {
+		log.Fatal(err)
+	}
+
+	for _, op := range []*oidctest.Server{google, microsoft} {
+		r := httptest.NewRequest("GET", "https://api.example.com/me", nil)
+		r.Header.Set("Authorization", "Bearer "+op.AccessToken(oidctest.AccessTokenOptions{Audience: []string{"https://api.example.com"}}))
+		t, err := issuers.Authenticate(r)
+		fmt.Println(t.Issuer == op.URL, t.Subject, err)
+	}
+	// Output:
+	// true alice <nil>
+	// true alice <nil>
+}

@@ -31,9 +31,19 @@ import (
 // Requests let through by Config.Session skip the scope check: they are the
 // app's own pages, not a client holding a token.
 func (v *Verifier) Require(next http.Handler, scopes ...string) http.Handler {
+	return require(func(r *http.Request) (*Verifier, *Token, error) {
+		t, err := v.Authenticate(r)
+		return v, t, err
+	}, next, scopes)
+}
+
+// require is Require for the Verifier authenticate chooses for each
+// request: it answers and emits events as that Verifier's configuration
+// says.
+func require(authenticate func(*http.Request) (*Verifier, *Token, error), next http.Handler, scopes []string) http.Handler {
 	scopes = slices.Clone(scopes)
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		t, err := v.Authenticate(r)
+		v, t, err := authenticate(r)
 		if err == nil && !t.FromSession {
 			err = checkScopes(t, scopes)
 		}

@@ -103,11 +103,17 @@ func (a answer) challenge(scheme string) string {
 
 // serve sends r through Require(scopes) to a handler that records the token.
 func (a *api) serve(r *http.Request, scopes ...string) answer {
+	return serveHandler(func(next http.Handler) http.Handler { return a.v.Require(next, scopes...) }, r)
+}
+
+// serveHandler sends r through the middleware require makes, to a handler
+// that records the token.
+func serveHandler(require func(http.Handler) http.Handler, r *http.Request) answer {
 	var got answer
-	h := a.v.Require(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	h := require(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		got.token, _ = resource.TokenFrom(r.Context())
 		w.WriteHeader(http.StatusOK)
-	}), scopes...)
+	}))
 	rec := httptest.NewRecorder()
 	h.ServeHTTP(rec, r)
 	got.status = rec.Code

@@ -110,6 +110,9 @@ func (v *Verifier) VerifyToken(ctx context.Context, raw string) (*Token, error) 
 	return t, nil
 }
 
+// introspects reports whether v checks opaque tokens by introspection.
+func (v *Verifier) introspects() bool { return v.cfg.ClientID != "" || v.cfg.Introspector != nil }
+
 // session asks Config.Session about a request without a token.
 func (v *Verifier) session(r *http.Request) (*Token, error) {
 	sub, ok, err := v.cfg.Session(r)
@@ -143,7 +146,7 @@ func (v *Verifier) token(ctx context.Context, raw string, header bool) (*Token, 
 	var jt jws.Token
 	if perr := jt.Parse(raw); perr == nil {
 		t, until, err = v.verifyJWT(ctx, &jt, now)
-	} else if v.cfg.ClientID != "" || v.cfg.Introspector != nil {
+	} else if v.introspects() {
 		t, until, err = v.introspect(ctx, raw, key, now)
 	} else {
 		err = fmt.Errorf("%w: %v (and no introspection is configured for opaque tokens)", ErrMalformedToken, perr)
