@@ -37,46 +37,83 @@ func apiConfigFromEnv(getenv func(string) string) (apiConfig, error) {
 }
 
 // newAPI returns the handler of GET /api/me, guarded by access tokens for
-// the API's audience: JWT access tokens checked with the provider's keys,
-// opaque ones introspected as the app's client (a confidential client
-// only, with any OIDC_AUTH_METHOD), DPoP-bound ones with their proofs, whose htu
-// must name the app's external origin, that of OIDC_REDIRECT_URL. The
-// app's own pages may call it with the session cookie instead.
-func (a *app) newAPI(ctx context.Context, cfg config, replay session.ReplayCache, logger *slog.Logger, sink events.Sink) (http.Handler, error) {
+// the API's audience: JWT access tokens checked with the keys of the
+// provider that issued them (any of the app's OpenID providers), opaque
+// ones introspected as the app's client at the first provider that allows
+// it (a confidential client, with any OIDC_AUTH_METHOD; never at another
+// provider on a guess), DPoP-bound ones with their proofs, whose htu must
+// name the app's external origin, that of OIDC_REDIRECT_URL. The app's own
+// pages may call it with the session cookie instead.
+func (a *app) newAPI(ctx context.Context, cfg config, providers []middleware.Provider, replay session.ReplayCache, logger *slog.Logger, sink events.Sink) (http.Handler, error) {
 	u, err := url.Parse(cfg.redirectURL)
 	if err != nil {
 		return nil, err
 	}
-	rcfg := resource.Config{
-		Provider:               a.rp.Provider(),
-		Audience:               cfg.api.audience,
-		Origin:                 u.Scheme + "://" + u.Host,
-		IntrospectionCacheTime: cfg.api.introspectionCache,
-		Replay:                 replay, // Redis when configured: proofs are used once across instances
-		Logger:                 logger,
-		Events:                 sink,
-		Session: func(r *http.Request) (string, bool, error) {
-			s, err := a.auth.Authenticate(r)
-			switch {
-			case err == nil:
-				return s.Subject, true, nil
-			case middleware.ErrorStatus(err) >= 500:
-				return "", false, err // the session store failed
-			}
-			return "", false, nil
-		},
+	// The providers whose access tokens the API checks: the OpenID
+	// providers (an OAuth 2.0-only one such as GitHub issues none this API
+	// can check), or the first provider when there is none (then only the
+	// session cookie passes).
+	var checked []middleware.Provider
+	for _, p := range providers {
+		if p.RP.Config().OAuth2 == nil {
+			checked = append(checked, p)
+		}
 	}
-	if rcfg.Audience == "" {
-		rcfg.Audience = a.rp.Config().ClientID
+	if len(checked) == 0 {
+		checked = providers[:1]
 	}
-	if a.rp.Config().AuthMethod != client.AuthNone && a.rp.Provider().Metadata().IntrospectionEndpoint != "" {
-		rcfg.Introspector = a.rp // authenticates as the app, with its OIDC_AUTH_METHOD
+	var (
+		verifiers  []*resource.Verifier
+		introspect = true // until one provider introspects
+	)
+	for _, p := range checked {
+		rp := p.RP
+		rcfg := resource.Config{
+			Provider:               rp.Provider(),
+			Audience:               cfg.api.audience,
+			Origin:                 u.Scheme + "://" + u.Host,
+			IntrospectionCacheTime: cfg.api.introspectionCache,
+			Replay:                 replay, // Redis when configured: proofs are used once across instances
+			Logger:                 logger,
+			Events:                 sink,
+		}
+		if len(verifiers) == 0 {
+			rcfg.Session = a.apiSession
+		}
+		if rcfg.Audience == "" {
+			rcfg.Audience = rp.Config().ClientID
+		}
+		if introspect && rp.Config().AuthMethod != client.AuthNone && rp.Provider().Metadata().IntrospectionEndpoint != "" {
+			rcfg.Introspector = rp // authenticates as the app, with its OIDC_AUTH_METHOD
+			introspect = false
+		}
+		v, err := resource.New(ctx, rcfg)
+		if err != nil {
+			return nil, fmt.Errorf("API (%s): %w", p.Name, err)
+		}
+		verifiers = append(verifiers, v)
 	}
-	v, err := resource.New(ctx, rcfg)
+	if len(verifiers) == 1 {
+		return verifiers[0].Require(http.HandlerFunc(apiMe), cfg.api.scopes...), nil
+	}
+	issuers, err := resource.NewIssuers(verifiers...)
 	if err != nil {
 		return nil, fmt.Errorf("API: %w", err)
 	}
-	return v.Require(http.HandlerFunc(apiMe), cfg.api.scopes...), nil
+	return issuers.Require(http.HandlerFunc(apiMe), cfg.api.scopes...), nil
+}
+
+// apiSession lets the app's own pages call the API with the session
+// cookie: its subject, when the request has a session.
+func (a *app) apiSession(r *http.Request) (string, bool, error) {
+	s, err := a.auth.Authenticate(r)
+	switch {
+	case err == nil:
+		return s.Subject, true, nil
+	case middleware.ErrorStatus(err) >= 500:
+		return "", false, err // the session store failed
+	}
+	return "", false, nil
 }
 
 // apiMe answers {"sub", "client_id", "scope"} of the request's access token

@@ -103,3 +103,46 @@ func TestAPIConfig(t *testing.T) {
 		t.Fatalf("bad OIDC_API_INTROSPECTION_CACHE: %v", err)
 	}
 }
+
+// TestAPIMeProviders: with several providers, GET /api/me takes the access
+// tokens of each (checked with that provider's keys), introspects opaque
+// tokens at the first provider only, and refuses a third issuer's.
+func TestAPIMeProviders(t *testing.T) {
+	vars := map[string]string{"OIDC_PROVIDERS": "a,b"}
+	ops := map[string]*oidctest.Server{}
+	for i, name := range []string{"a", "b"} {
+		op := oidctest.NewServer(oidctest.Config{SigningAlg: []string{"RS256", "ES256"}[i]})
+		t.Cleanup(op.Close)
+		ops[name] = op
+		p := envPrefix(name)
+		vars[p+"ISSUER"], vars[p+"CLIENT_ID"], vars[p+"CLIENT_SECRET"] = op.URL, op.Client().ID, op.Client().Secret
+	}
+	vars["OIDC_API_AUDIENCE"] = oidctest.DefaultAudience
+	app := startApp(t, vars)
+	for name, op := range ops {
+		jwt := op.AccessToken(oidctest.AccessTokenOptions{Subject: "user-of-" + name})
+		if status, body := apiGet(t, app+"/api/me", "Bearer "+jwt); status != http.StatusOK || body["sub"] != "user-of-"+name {
+			t.Errorf("%s's JWT: %d %v", name, status, body)
+		}
+	}
+	a, b := ops["a"], ops["b"]
+	if status, body := apiGet(t, app+"/api/me", "Bearer "+a.OpaqueAccessToken(oidctest.AccessTokenOptions{})); status != http.StatusOK || body["sub"] != "alice" {
+		t.Errorf("a's opaque token: %d %v", status, body)
+	}
+	introspections := b.Stats().Introspections
+	if status, _ := apiGet(t, app+"/api/me", "Bearer "+b.OpaqueAccessToken(oidctest.AccessTokenOptions{})); status != http.StatusUnauthorized {
+		t.Errorf("b's opaque token (introspected at a only): %d, want 401", status)
+	}
+	if n := b.Stats().Introspections; n != introspections {
+		t.Errorf("b was asked to introspect %d tokens, want none", n-introspections)
+	}
+	other := oidctest.NewServer(oidctest.Config{SigningAlg: "ES384"})
+	defer other.Close()
+	if status, body := apiGet(t, app+"/api/me", "Bearer "+other.AccessToken(oidctest.AccessTokenOptions{})); status != http.StatusUnauthorized || body["error"] != "invalid_token" {
+		t.Errorf("a third issuer's JWT: %d %v, want 401 invalid_token", status, body)
+	}
+	forged := a.AccessToken(oidctest.AccessTokenOptions{Edit: func(c map[string]any) { c["iss"] = b.URL }})
+	if status, _ := apiGet(t, app+"/api/me", "Bearer "+forged); status != http.StatusUnauthorized {
+		t.Errorf("a's signature under b's iss: %d, want 401", status)
+	}
+}

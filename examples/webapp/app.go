@@ -26,7 +26,7 @@ import (
 type app struct {
 	http.Handler
 	issuer   string                // the first provider's
-	rp       *client.RP            // the first provider's, whose access tokens /api/me takes
+	rp       *client.RP            // the first provider's
 	rps      map[string]*client.RP // every provider's, by name ("default" for the one of OIDC_ISSUER)
 	multi    bool                  // OIDC_PROVIDERS is set
 	auth     *middleware.Auth
@@ -93,7 +93,7 @@ func newApp(ctx context.Context, cfg config, logger *slog.Logger) (*app, error) 
 		a.Close()
 		return nil, err
 	}
-	api, err := a.newAPI(ctx, cfg, sessionCfg.Replay, logger, a.sink)
+	api, err := a.newAPI(ctx, cfg, list, sessionCfg.Replay, logger, a.sink)
 	if err != nil {
 		a.Close()
 		return nil, err

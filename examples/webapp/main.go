@@ -83,8 +83,9 @@
 //
 // OIDC_REDIRECT_URL, OIDC_POST_LOGOUT_REDIRECT_URL, OIDC_AUTH_METHOD and the
 // private key serve every provider; OIDC_PAR, OIDC_RESPONSE_MODE and
-// OIDC_DPOP those without a preset. /api/me takes the first provider's
-// access tokens.
+// OIDC_DPOP those without a preset. /api/me takes the access tokens of
+// every OpenID provider, and introspects opaque ones at the first
+// confidential one only.
 //
 // Routes: GET / (public), GET /auth/login?return_to= (with several
 // providers, ?provider=<name>; without, a page to choose), GET /auth/callback
