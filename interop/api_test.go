@@ -30,6 +30,7 @@ const (
 // audience that of both resource indicators.
 type apiStack struct {
 	issuer, app, secret string
+	clientID            string // "": confidentialID
 	cacheTime           time.Duration
 }
 
@@ -80,7 +81,11 @@ func (s *apiStack) token(ctx context.Context, t *testing.T, resource string, key
 	form := url.Values{"grant_type": {"client_credentials"}, "resource": {resource}, "scope": {"api:read"}}
 	req, _ := http.NewRequestWithContext(ctx, "POST", s.issuer+"/token", strings.NewReader(form.Encode()))
 	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-	req.SetBasicAuth(confidentialID, s.secret)
+	clientID := s.clientID
+	if clientID == "" {
+		clientID = confidentialID
+	}
+	req.SetBasicAuth(clientID, s.secret)
 	if key != nil {
 		req.Header.Set("DPoP", key.Proof(oidctest.DPoPProof{Method: "POST", URL: s.issuer + "/token"}))
 	}

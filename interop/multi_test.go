@@ -31,12 +31,19 @@ func TestHTTPTwoProviders(t *testing.T) {
 	client := clientMetadata{
 		ClientID: multiID, ClientSecret: secret, TokenEndpointAuthMethod: "client_secret_basic",
 		RedirectURIs: []string{redirect}, PostLogoutRedirectURIs: []string{postLogout}, BackchannelLogoutURI: backchannel,
+		GrantTypes: []string{"authorization_code", "refresh_token", "client_credentials"},
 	}
-	one := &stack{Provider: startProvider(t, providerConfig{Port: ports[0], Clients: []clientMetadata{client}})}
+	audience := base + "/api"
+	resources := map[string]resourceServer{
+		jwtResource:    {Audience: audience, Scope: "api:read", Format: "jwt"},
+		opaqueResource: {Audience: audience, Scope: "api:read", Format: "opaque"},
+	}
+	one := &stack{Provider: startProvider(t, providerConfig{Port: ports[0], Clients: []clientMetadata{client}, ResourceServers: resources})}
 	client.IDTokenSignedAlg = "ES256"
-	two := &stack{Provider: startProvider(t, providerConfig{Port: ports[1], Clients: []clientMetadata{client}})}
+	two := &stack{Provider: startProvider(t, providerConfig{Port: ports[1], Clients: []clientMetadata{client}, ResourceServers: resources})}
 	app := startWebapp(t, base, webappEnv{
 		RedirectURL: redirect, PostLogoutRedirectURL: postLogout, ListenAddr: fmt.Sprintf("127.0.0.1:%d", ports[2]),
+		APIAudience: audience,
 		Extra: map[string]string{
 			"OIDC_PROVIDERS":     "one,two",
 			"OIDC_ONE_ISSUER":    one.Provider.Issuer,
@@ -100,6 +107,27 @@ func TestHTTPTwoProviders(t *testing.T) {
 	if status := getJSON(ctx, t, b["one"], app, "/me", &m); status != http.StatusOK || m.Sub != login || m.Provider != "one" {
 		t.Errorf("one's session of the same sub after two's logout: %d %+v, want 200", status, m)
 	}
+	// The app's API takes either provider's JWT access tokens, and
+	// introspects opaque ones at the first provider only: two's is refused
+	// (had it been introspected at two, two would have vouched for it).
+	for _, s := range []*stack{one, two} {
+		api := &apiStack{issuer: s.Provider.Issuer, app: app.URL, secret: secret, clientID: multiID}
+		tok, _ := api.token(ctx, t, jwtResource, nil)
+		if status, me, _ := api.me(ctx, t, "Bearer "+tok, ""); status != http.StatusOK || me.ClientID != multiID {
+			t.Errorf("/api/me with a JWT access token of %s: %d %+v, want 200", s.Provider.Issuer, status, me)
+		}
+	}
+	for _, tc := range []struct {
+		s    *stack
+		want int
+	}{{one, http.StatusOK}, {two, http.StatusUnauthorized}} {
+		api := &apiStack{issuer: tc.s.Provider.Issuer, app: app.URL, secret: secret, clientID: multiID}
+		tok, _ := api.token(ctx, t, opaqueResource, nil)
+		if status, me, _ := api.me(ctx, t, "Bearer "+tok, ""); status != tc.want {
+			t.Errorf("/api/me with an opaque access token of %s: %d %+v, want %d", tc.s.Provider.Issuer, status, me, tc.want)
+		}
+	}
+
 	if app.Logged("back-channel logout refused") {
 		t.Errorf("the app refused a logout token:\n%s", strings.TrimSpace(app.log.String()))
 	}
