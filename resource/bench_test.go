@@ -99,6 +99,24 @@ func BenchmarkAccessTokenRequest(b *testing.B) {
 			b.Fatalf("the middleware answered: %v", w.h)
 		}
 	})
+	b.Run("oidcrp-issuers", func(b *testing.B) {
+		// The same token through Issuers of two providers, the token's
+		// last: the cost of choosing the Verifier.
+		other := newBenchAPI(b, nil)
+		m, err := resource.NewIssuers(other.v, ba.v)
+		if err != nil {
+			b.Fatal(err)
+		}
+		h := m.Require(noop, "api:read")
+		h.ServeHTTP(w, r)
+		b.ReportAllocs()
+		for b.Loop() {
+			h.ServeHTTP(w, r)
+		}
+		if len(w.h) != 0 {
+			b.Fatalf("the middleware answered: %v", w.h)
+		}
+	})
 	b.Run("go-oidc", func(b *testing.B) {
 		v := oidc.NewVerifier(ba.op.URL, &oidc.StaticKeySet{PublicKeys: []crypto.PublicKey{ba.pub}}, &oidc.Config{ClientID: oidctest.DefaultAudience})
 		h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -252,6 +270,19 @@ func TestRepeatedTokenBudget(t *testing.T) {
 	}
 	if allocs > 2 {
 		t.Errorf("repeated access token: %.0f allocations, want at most 2", allocs)
+	}
+
+	// Through Issuers of two providers, the token's second: choosing the
+	// Verifier hashes the token once, which the Verifier then reuses.
+	other := newBenchAPI(t, nil)
+	m, err := resource.NewIssuers(other.v, ba.v)
+	if err != nil {
+		t.Fatal(err)
+	}
+	hm := m.Require(noop, "api:read")
+	hm.ServeHTTP(w, r)
+	if allocs := testing.AllocsPerRun(200, func() { hm.ServeHTTP(w, r) }); allocs > 2 || len(w.h) != 0 {
+		t.Errorf("repeated access token through Issuers: %.0f allocations (want at most 2), answered %v", allocs, w.h)
 	}
 }
 

@@ -79,45 +79,51 @@ func (m *Issuers) Require(next http.Handler, scopes ...string) http.Handler {
 
 // authenticate authenticates r with the Verifier it chooses.
 func (m *Issuers) authenticate(r *http.Request) (*Verifier, *Token, error) {
-	v, err := m.choose(r)
+	v, key, keyed, err := m.choose(r)
 	if err != nil {
 		return m.all[0], nil, err
 	}
-	t, err := v.Authenticate(r)
+	var t *Token
+	if keyed {
+		t, err = v.authenticate(r, &key)
+	} else {
+		t, err = v.authenticate(r, nil)
+	}
 	return v, t, err
 }
 
-// choose returns the Verifier that checks r (see Issuers). What it reads of
-// the token is only for choosing, never trusted.
-func (m *Issuers) choose(r *http.Request) (*Verifier, error) {
+// choose returns the Verifier that checks r (see Issuers), and the cache
+// key of r's token when it computed one (keyed). What it reads of the token
+// is only for choosing, never trusted.
+func (m *Issuers) choose(r *http.Request) (v *Verifier, key cacheKey, keyed bool, err error) {
 	values := r.Header["Authorization"]
 	if len(m.all) == 1 || len(values) != 1 {
-		return m.all[0], nil
+		return m.all[0], key, false, nil
 	}
 	_, raw, _ := strings.Cut(values[0], " ")
 	raw = strings.TrimLeft(raw, " ")
 	if raw == "" || len(raw) > m.maxLen {
-		return m.all[0], nil // refused there, as malformed
+		return m.all[0], key, false, nil // refused there, as malformed
 	}
-	key := keyOf(raw)
-	for _, v := range m.all {
-		if v.cache.get(key, v.cfg.Now()) != nil {
-			return v, nil
+	key = keyOf(raw)
+	for _, c := range m.all {
+		if c.cache.get(key, c.cfg.Now()) != nil {
+			return c, key, true, nil
 		}
 	}
 	var jt jws.Token
 	if jt.Parse(raw) != nil {
 		if m.introspector != nil {
-			return m.introspector, nil
+			return m.introspector, key, true, nil
 		}
-		return m.all[0], nil // refused there: no introspection, or not a token
+		return m.all[0], key, true, nil // refused there: no introspection, or not a token
 	}
-	var c atClaims
-	if c.Decode(jt.Payload) != nil {
-		return m.all[0], nil // refused there, as malformed
+	var claims atClaims
+	if claims.Decode(jt.Payload) != nil {
+		return m.all[0], key, true, nil // refused there, as malformed
 	}
-	if v := m.byIssuer[c.Issuer]; v != nil {
-		return v, nil
+	if v := m.byIssuer[claims.Issuer]; v != nil {
+		return v, key, true, nil
 	}
-	return nil, fmt.Errorf("%w: %.100q is none of the API's issuers", ErrInvalidIssuer, c.Issuer)
+	return nil, key, false, fmt.Errorf("%w: %.100q is none of the API's issuers", ErrInvalidIssuer, claims.Issuer)
 }

@@ -69,6 +69,12 @@ func (v *Verifier) Close() error {
 // ErrNoToken, ErrInvalidRequest, an error matching ErrInvalidToken (and
 // ErrInvalidProof for DPoP proofs), or one matching ErrUnavailable.
 func (v *Verifier) Authenticate(r *http.Request) (*Token, error) {
+	return v.authenticate(r, nil)
+}
+
+// authenticate is Authenticate, with the cache key of the request's token
+// when the caller has computed it (Issuers), else nil.
+func (v *Verifier) authenticate(r *http.Request, key *cacheKey) (*Token, error) {
 	s, raw, proof, err := credentials(r, v.cfg.MaxTokenLength, v.cfg.Origin != "")
 	if err != nil {
 		if errors.Is(err, ErrNoToken) && v.cfg.Session != nil && len(r.Header["Authorization"]) == 0 {
@@ -76,7 +82,7 @@ func (v *Verifier) Authenticate(r *http.Request) (*Token, error) {
 		}
 		return nil, err
 	}
-	t, err := v.token(r.Context(), raw, true)
+	t, err := v.token(r.Context(), raw, true, key)
 	if err != nil {
 		return nil, err
 	}
@@ -100,7 +106,7 @@ func (v *Verifier) VerifyToken(ctx context.Context, raw string) (*Token, error) 
 	if len(raw) > v.cfg.MaxTokenLength {
 		return nil, fmt.Errorf("%w: longer than %d bytes", ErrMalformedToken, v.cfg.MaxTokenLength)
 	}
-	t, err := v.token(ctx, raw, false)
+	t, err := v.token(ctx, raw, false, nil)
 	if err != nil {
 		return nil, err
 	}
@@ -128,10 +134,16 @@ func (v *Verifier) session(r *http.Request) (*Token, error) {
 // token returns the verified token raw stands for: from the cache when it
 // was verified before and its entry is still valid, else verified now (and
 // cached if valid). With header, raw came from an Authorization header and
-// must be a token68 (RFC 6750 section 2.1).
-func (v *Verifier) token(ctx context.Context, raw string, header bool) (*Token, error) {
+// must be a token68 (RFC 6750 section 2.1). keyed, if not nil, is raw's
+// cache key, computed by the caller.
+func (v *Verifier) token(ctx context.Context, raw string, header bool, keyed *cacheKey) (*Token, error) {
 	now := v.cfg.Now()
-	key := keyOf(raw)
+	var key cacheKey
+	if keyed != nil {
+		key = *keyed
+	} else {
+		key = keyOf(raw)
+	}
 	if t := v.cache.get(key, now); t != nil {
 		return t, nil
 	}
