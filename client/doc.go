@@ -41,7 +41,8 @@
 // P-256/P-384 or Ed25519, any crypto.Signer, so keys in an HSM or KMS work).
 // Each request gets a new assertion: iss and sub the client ID, aud the
 // issuer as one string (RFC 7523bis), a random jti, a one-minute lifetime.
-// ParsePrivateKey reads a PEM key; PublicJWKS publishes its public half.
+// ParsePrivateKey reads a PEM key; PublicJWKS publishes its public half,
+// and PublicJWKSet several keys, for a rotation.
 //
 // Beyond the browser login, every grant of the client role goes through the
 // same token-endpoint request and client authentication, and needs no

@@ -14,7 +14,8 @@ var (
 	ErrInvalidConfig = errors.New("client: invalid config")
 )
 
-// Errors of private keys (ParsePrivateKey, PublicJWKS, Config.PrivateKey).
+// Errors of private keys (ParsePrivateKey, PublicJWKS, PublicJWKSet,
+// Config.PrivateKey).
 // Each matches ErrInvalidKey.
 var (
 	// ErrInvalidKey: the key cannot sign client assertions.

@@ -268,6 +268,33 @@ func ExamplePublicJWKS() {
 	// kid named in the key's description: true
 }
 
+// Rotate the client's key: publish the next key next to the current one,
+// and sign with the next key once the provider has fetched the set again.
+func ExamplePublicJWKSet() {
+	current, err := client.ParsePrivateKey(examplePEM())
+	if err != nil {
+		log.Fatal(err)
+	}
+	next, err := client.ParsePrivateKey(examplePEM())
+	if err != nil {
+		log.Fatal(err)
+	}
+	jwks, err := client.PublicJWKSet(
+		client.SigningKey{Key: current, ID: "2026-06"}, // Config.PrivateKey today
+		client.SigningKey{Key: next, ID: "2026-12"},    // Config.PrivateKey after the switch
+	)
+	if err != nil {
+		log.Fatal(err)
+	}
+	var set struct {
+		Keys []struct{ Kid string } `json:"keys"`
+	}
+	json.Unmarshal(jwks, &set)
+	fmt.Println(set.Keys[0].Kid, set.Keys[1].Kid)
+	// Output:
+	// 2026-06 2026-12
+}
+
 // examplePEM makes a P-256 key in PKCS#8 PEM, as openssl genpkey writes it.
 func examplePEM() []byte {
 	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)

@@ -166,20 +166,55 @@ func thumbprint(pub crypto.PublicKey) (string, error) {
 // thumbprint, as Config.PrivateKeyID defaults to): what a provider that
 // verifies private_key_jwt assertions needs, registered as the client's
 // "jwks" or served at its "jwks_uri". It fails with ErrInvalidKey for a key
-// that Config.PrivateKey would refuse.
+// that Config.PrivateKey would refuse. PublicJWKSet publishes several keys,
+// to rotate them.
 func PublicJWKS(key crypto.Signer, keyID string) ([]byte, error) {
-	if key == nil {
+	return PublicJWKSet(SigningKey{Key: key, ID: keyID})
+}
+
+// SigningKey is one of a client's signing keys, for PublicJWKSet: the key
+// and the ID it is published and sent under (if empty, its RFC 7638
+// thumbprint, as Config.PrivateKeyID defaults to).
+type SigningKey struct {
+	Key crypto.Signer
+	ID  string
+}
+
+// PublicJWKSet returns the JSON Web Key Set of keys' public halves, in
+// their order, as PublicJWKS does for one. It serves a key rotation at
+// the client's "jwks_uri": publish the next key next to the current one,
+// wait until the provider has fetched the set again (its cache of
+// jwks_uri), switch Config.PrivateKey and Config.PrivateKeyID to the next
+// key, and drop the old key once no assertion signed with it can still be
+// in flight (they live a minute). It fails with
+// ErrInvalidKey for no key, for a key Config.PrivateKey would refuse, and
+// for two keys under one ID (a provider could not tell which verifies).
+func PublicJWKSet(keys ...SigningKey) ([]byte, error) {
+	if len(keys) == 0 {
 		return nil, fmt.Errorf("%w: no key", ErrKeyUnsupported)
 	}
-	pub := key.Public()
-	if _, err := checkKey(pub); err != nil {
-		return nil, err
-	}
-	if keyID == "" {
-		var err error
-		if keyID, err = thumbprint(pub); err != nil {
+	set := jose.JSONWebKeySet{Keys: make([]jose.JSONWebKey, 0, len(keys))}
+	seen := make(map[string]bool, len(keys))
+	for _, k := range keys {
+		if k.Key == nil {
+			return nil, fmt.Errorf("%w: no key", ErrKeyUnsupported)
+		}
+		pub := k.Key.Public()
+		if _, err := checkKey(pub); err != nil {
 			return nil, err
 		}
+		id := k.ID
+		if id == "" {
+			var err error
+			if id, err = thumbprint(pub); err != nil {
+				return nil, err
+			}
+		}
+		if seen[id] {
+			return nil, fmt.Errorf("%w: two keys with the key ID %q", ErrInvalidKey, id)
+		}
+		seen[id] = true
+		set.Keys = append(set.Keys, jose.JSONWebKey{Key: pub, KeyID: id, Use: "sig"})
 	}
-	return json.Marshal(jose.JSONWebKeySet{Keys: []jose.JSONWebKey{{Key: pub, KeyID: keyID, Use: "sig"}}})
+	return json.Marshal(set)
 }

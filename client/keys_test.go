@@ -15,6 +15,7 @@ import (
 	"testing"
 
 	"github.com/oidcrp/oidcrp/client"
+	"github.com/oidcrp/oidcrp/oidctest"
 )
 
 func pemOf(t testing.TB, typ string, der []byte, headers ...string) []byte {
@@ -155,4 +156,73 @@ func FuzzParsePrivateKey(f *testing.F) {
 			t.Fatalf("accepted key cannot sign: %v", err)
 		}
 	})
+}
+
+// TestPublicJWKSet publishes two keys, as a rotation does: the provider
+// that registered the set accepts assertions of either key, under its ID,
+// and refuses a key outside it.
+func TestPublicJWKSet(t *testing.T) {
+	current, next := p256Key(), rsaKey()
+	set, err := client.PublicJWKSet(client.SigningKey{Key: current, ID: "2026-01"}, client.SigningKey{Key: next})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got struct {
+		Keys []map[string]any
+	}
+	if err := json.Unmarshal(set, &got); err != nil || len(got.Keys) != 2 {
+		t.Fatalf("set %s: %v", set, err)
+	}
+	var nextOnly struct{ Keys []struct{ Kid string } }
+	json.Unmarshal(must(client.PublicJWKS(next, "")), &nextOnly)
+	for i, want := range []struct{ kty, kid string }{{"EC", "2026-01"}, {"RSA", nextOnly.Keys[0].Kid}} {
+		k := got.Keys[i]
+		if k["kty"] != want.kty || k["kid"] != want.kid || k["use"] != "sig" || k["d"] != nil || k["p"] != nil {
+			t.Errorf("key %d: %v, want a public %s key %q", i, k, want.kty, want.kid)
+		}
+	}
+
+	registered := oidctest.Client{ID: "rotating", AuthMethod: string(client.AuthPrivateKeyJWT), JWKS: set}
+	op := oidctest.NewServer(oidctest.Config{Clients: []oidctest.Client{registered}})
+	t.Cleanup(op.Close)
+	for _, tc := range []struct {
+		name   string
+		key    crypto.Signer
+		id     string
+		wantOK bool
+	}{
+		{"the current key", current, "2026-01", true},
+		{"the next key, under its thumbprint", next, "", true},
+		{"a key outside the set", p384Key(), "", false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			rp, err := client.New(testContext(t), client.Config{
+				Issuer: op.URL, ClientID: registered.ID, RedirectURL: "http://127.0.0.1/callback",
+				AuthMethod: client.AuthPrivateKeyJWT, PrivateKey: tc.key, PrivateKeyID: tc.id,
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(func() { rp.Close() })
+			_, err = login(t, rp, client.AuthRequest{})
+			if tc.wantOK && err != nil || !tc.wantOK && err == nil {
+				t.Fatalf("login: %v, want success %v", err, tc.wantOK)
+			}
+		})
+	}
+
+	for _, tc := range []struct {
+		name string
+		keys []client.SigningKey
+	}{
+		{"none", nil},
+		{"a nil key", []client.SigningKey{{Key: current}, {}}},
+		{"one key twice", []client.SigningKey{{Key: current}, {Key: current}}},
+		{"two keys under one ID", []client.SigningKey{{Key: current, ID: "k"}, {Key: next, ID: "k"}}},
+		{"an RSA key of 1024 bits", []client.SigningKey{{Key: current}, {Key: rsaSmall()}}},
+	} {
+		if set, err := client.PublicJWKSet(tc.keys...); !errors.Is(err, client.ErrInvalidKey) || set != nil {
+			t.Errorf("%s: %s, %v; want ErrInvalidKey", tc.name, set, err)
+		}
+	}
 }
