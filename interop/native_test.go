@@ -272,6 +272,27 @@ func TestTokenExchange(t *testing.T) {
 		t.Errorf("no token_exchange.success event: %v", err)
 	}
 
+	// Delegation: the service's own token as the actor.
+	src, err := service.ClientCredentialsSource(client.ClientCredentialsRequest{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	own, err := src.TokenContext(ctx)
+	if err != nil {
+		t.Fatalf("client credentials: %v", err)
+	}
+	if _, err := service.ExchangeToken(ctx, client.ExchangeRequest{SubjectToken: user.AccessToken, ActorToken: own.AccessToken, Audiences: []string{"interop-api"}}); err != nil {
+		t.Fatalf("ExchangeToken with an actor token: %v", err)
+	}
+	if _, err := s.Provider.WaitEvent(ctx, func(ev providerEvent) bool {
+		return ev.Event == "token_exchange.success" && ev.Sub == login && ev.Actor == serviceID
+	}); err != nil {
+		t.Errorf("no token_exchange.success naming the actor: %v", err)
+	}
+	if _, err := service.ExchangeToken(ctx, client.ExchangeRequest{SubjectToken: user.AccessToken, ActorToken: "forged"}); !errors.Is(err, client.ErrInvalidGrant) {
+		t.Errorf("forged actor token: %v, want ErrInvalidGrant", err)
+	}
+
 	var te *client.TokenError
 	if _, err := service.ExchangeToken(ctx, client.ExchangeRequest{SubjectToken: user.AccessToken, Audiences: []string{"elsewhere"}}); !errors.Is(err, client.ErrInvalidTarget) || !errors.As(err, &te) {
 		t.Errorf("unknown audience: %v, want ErrInvalidTarget", err)

@@ -76,6 +76,7 @@ type providerEvent struct {
 	Path       string `json:"path"`
 	AuthMethod string `json:"auth_method"` // of grant.success: how the client authenticated
 	TokenType  string `json:"token_type"`  // of grant.success: Bearer or DPoP
+	Actor      string `json:"actor"`       // of token_exchange.success: the actor token's client
 }
 
 // provider is a running oidc-provider.

@@ -11,6 +11,7 @@ import (
 
 	"github.com/oidcrp/oidcrp/client"
 	"github.com/oidcrp/oidcrp/internal/flight"
+	"golang.org/x/oauth2"
 )
 
 // ErrExchange: a token exchange step of HTTPClient failed; the client
@@ -35,6 +36,17 @@ type ExchangeConfig struct {
 	Scopes             []string
 	RequestedTokenType string
 	Extra              url.Values
+
+	// Actor, if set, returns the actor token of each exchange (delegation,
+	// RFC 8693 section 1.1): the token of this service, acting for the user,
+	// sent as an access token, so that the downstream token names both
+	// (its act claim). Usually a client credentials source's method:
+	//
+	//	src, _ := rp.ClientCredentialsSource(client.ClientCredentialsRequest{})
+	//	x, _ := middleware.NewExchange(middleware.ExchangeConfig{RP: rp, Audiences: aud, Actor: src.TokenContext})
+	//
+	// If nil, exchanges carry no actor token (impersonation).
+	Actor func(context.Context) (*oauth2.Token, error)
 
 	// MaxEntries bounds the exchanged tokens kept, one per subject token,
 	// so that a session's requests exchange its token once until the
@@ -105,9 +117,21 @@ func (x *Exchange) Token(ctx context.Context, subject string) (string, error) {
 		if t := x.cached(key); t != nil {
 			return t, nil
 		}
+		var actor string
+		if x.cfg.Actor != nil {
+			at, err := x.cfg.Actor(ctx)
+			if err != nil {
+				return nil, fmt.Errorf("actor token: %w", err)
+			}
+			if at == nil || at.AccessToken == "" {
+				return nil, errors.New("actor token: none")
+			}
+			actor = at.AccessToken
+		}
 		tok, err := x.cfg.RP.ExchangeToken(ctx, client.ExchangeRequest{
 			SubjectToken:       subject,
 			SubjectTokenType:   client.TokenTypeAccessToken,
+			ActorToken:         actor,
 			RequestedTokenType: x.cfg.RequestedTokenType,
 			Audiences:          x.cfg.Audiences,
 			Resources:          x.cfg.Resources,

@@ -1,6 +1,7 @@
 package middleware_test
 
 import (
+	"context"
 	"encoding/base64"
 	"encoding/json"
 	"errors"
@@ -16,6 +17,7 @@ import (
 	"github.com/oidcrp/oidcrp/client"
 	"github.com/oidcrp/oidcrp/middleware"
 	"github.com/oidcrp/oidcrp/oidctest"
+	"golang.org/x/oauth2"
 )
 
 // downstream is API B: it answers with the claims of the bearer token it
@@ -103,6 +105,43 @@ func TestHTTPClientExchange(t *testing.T) {
 	}
 	if n := h.op.Stats().TokenExchanges; n != 2 || h.op.Stats().RefreshGrants != 1 {
 		t.Errorf("exchanges = %d, refreshes = %d; want 2 and 1", n, h.op.Stats().RefreshGrants)
+	}
+}
+
+// TestHTTPClientExchangeActor: with ExchangeConfig.Actor, the exchange
+// carries the service's client credentials token as the actor, and the
+// downstream token names both the user (sub) and the service (act); an
+// actor source that fails fails the call, with no downstream request.
+func TestHTTPClientExchangeActor(t *testing.T) {
+	h := newHarness(t, options{})
+	b, _ := h.loggedIn(t)
+	api, calls := downstream(t)
+	src, err := h.rp.ClientCredentialsSource(client.ClientCredentialsRequest{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	x, err := middleware.NewExchange(middleware.ExchangeConfig{RP: h.rp, Audiences: []string{"api-b"}, Actor: src.TokenContext})
+	if err != nil {
+		t.Fatal(err)
+	}
+	status, claims := getClaims(t, b, exchangeApp(t, h, x, api.URL).URL)
+	act, _ := claims["act"].(map[string]any)
+	if status != http.StatusOK || claims["sub"] != oidctest.DefaultUser.Subject || act == nil || act["sub"] != h.rp.Config().ClientID {
+		t.Fatalf("downstream saw %d %v, want alice's token with act naming %s", status, claims, h.rp.Config().ClientID)
+	}
+
+	failing, _ := middleware.NewExchange(middleware.ExchangeConfig{RP: h.rp, Audiences: []string{"api-b"},
+		Actor: func(context.Context) (*oauth2.Token, error) { return nil, client.ErrProviderUnavailable }})
+	before := calls.Load()
+	if status, _ := getClaims(t, b, exchangeApp(t, h, failing, api.URL).URL); status != http.StatusBadGateway {
+		t.Errorf("failing actor source: %d, want 502", status)
+	}
+	if calls.Load() != before {
+		t.Error("the downstream API was called without an exchanged token")
+	}
+	_, err = failing.Token(ctx(t), "x")
+	if !errors.Is(err, middleware.ErrExchange) || !errors.Is(err, client.ErrProviderUnavailable) {
+		t.Errorf("Token: %v, want ErrExchange and the actor source's error", err)
 	}
 }
 

@@ -191,7 +191,8 @@ const provider = new Provider(issuer, {
 // is valid; the audience, when given, must be the suite's downstream API,
 // "interop-api" (else invalid_target); the scope must be within the
 // subject token's. The new access token is the subject's, for the
-// requesting client, with the subject's grant (so userinfo answers it).
+// requesting client, with the subject's grant (so userinfo answers it),
+// and names the actor token's client, if any.
 const tokenExchange = 'urn:ietf:params:oauth:grant-type:token-exchange';
 const accessTokenType = 'urn:ietf:params:oauth:token-type:access_token';
 provider.registerGrantType(tokenExchange, async (ctx) => {
@@ -204,6 +205,19 @@ provider.registerGrantType(tokenExchange, async (ctx) => {
   const subject = await provider.AccessToken.find(params.subject_token);
   if (!subject || subject.isExpired) throw new errors.InvalidGrant('subject_token is not a valid access token');
   if (params.audience && params.audience !== 'interop-api') throw new errors.InvalidTarget('unknown audience');
+  // Delegation (RFC 8693 section 1.1): an actor token, when sent, must be
+  // an access token of this provider too (a user's or a client
+  // credentials one); the new token names its client as the actor (act).
+  let actor;
+  if (params.actor_token) {
+    if (params.actor_token_type !== accessTokenType) throw new errors.InvalidRequest('unsupported actor_token_type');
+    const found = await provider.AccessToken.find(params.actor_token)
+      ?? await provider.ClientCredentials.find(params.actor_token);
+    if (!found || found.isExpired) throw new errors.InvalidGrant('actor_token is not a valid access token');
+    actor = found.clientId;
+  } else if (params.actor_token_type) {
+    throw new errors.InvalidRequest('actor_token_type without actor_token');
+  }
   const granted = new Set((subject.scope ?? '').split(' '));
   const scope = params.scope ? params.scope.split(' ') : [...granted];
   if (scope.some((sc) => !granted.has(sc))) throw new errors.InvalidScope('scope exceeds the subject token\'s');
@@ -213,10 +227,13 @@ provider.registerGrantType(tokenExchange, async (ctx) => {
     grantId: subject.grantId,
     scope: scope.join(' '),
     gty: 'token_exchange',
-    extra: params.audience ? { exchanged_for: params.audience } : undefined,
+    extra: {
+      ...(params.audience ? { exchanged_for: params.audience } : {}),
+      ...(actor ? { act: { sub: actor } } : {}),
+    },
   });
   const value = await token.save();
-  event('token_exchange.success', { client_id: ctx.oidc.client.clientId, sub: subject.accountId, audience: params.audience });
+  event('token_exchange.success', { client_id: ctx.oidc.client.clientId, sub: subject.accountId, audience: params.audience, actor });
   ctx.body = {
     access_token: value,
     issued_token_type: accessTokenType,
