@@ -222,8 +222,8 @@ const (
 // and keeps it if u is still the current jwks_uri when it arrives. kind says
 // why, for the events.
 func (k *KeySet) fetch(ctx context.Context, u, kind string) ([]jose.JSONWebKey, error) {
-	keys, _, err := k.fetches.Do(ctx, u, func(context.Context) ([]jose.JSONWebKey, error) {
-		ctx, cancel := context.WithTimeout(k.bg.ctx, httpx.DefaultTimeout)
+	keys, _, err := k.fetches.Do(ctx, u, func(ctx context.Context) ([]jose.JSONWebKey, error) {
+		ctx, cancel := k.bg.shared(ctx)
 		defer cancel()
 		start := time.Now()
 		keys, err := k.fetchNow(ctx, u)

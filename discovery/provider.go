@@ -210,12 +210,12 @@ func (p *Provider) Metadata() *Metadata {
 // current. Concurrent callers share one fetch. On failure the previous
 // document stays current and is tried again after MinCacheAge.
 func (p *Provider) Refresh(ctx context.Context) (*Metadata, error) {
-	c, _, err := p.fetches.Do(ctx, "", func(context.Context) (*cached[*Metadata], error) {
-		// The fetch is shared, so it runs under the Provider's own context
-		// (ended by Close), not under any one caller's. It records its own
-		// outcome: fetches run one at a time, so stores are ordered, and a
-		// caller who gives up can neither lose the result nor undo it.
-		ctx, cancel := context.WithTimeout(p.bg.ctx, httpx.DefaultTimeout)
+	c, _, err := p.fetches.Do(ctx, "", func(ctx context.Context) (*cached[*Metadata], error) {
+		// The fetch is shared, so no one caller can cancel it (bg.shared:
+		// Close ends it). It records its own outcome: fetches run one at a
+		// time, so stores are ordered, and a caller who gives up can neither
+		// lose the result nor undo it.
+		ctx, cancel := p.bg.shared(ctx)
 		defer cancel()
 		start := time.Now()
 		c, err := p.fetch(ctx)
@@ -362,6 +362,19 @@ func (b *background) start(name string, fn func(context.Context)) {
 		delete(b.running, name)
 		b.mu.Unlock()
 	}()
+}
+
+// shared returns the context of a fetch that callers share: the first
+// caller's values (its trace, so that the fetch's span is a child of the
+// request that caused it), none of its cancellation (flight.Do dropped
+// it), ended by close, and bounded by httpx.DefaultTimeout.
+func (b *background) shared(ctx context.Context) (context.Context, context.CancelFunc) {
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), httpx.DefaultTimeout)
+	stop := context.AfterFunc(b.ctx, cancel)
+	return ctx, func() {
+		stop()
+		cancel()
+	}
 }
 
 func (b *background) close() {
