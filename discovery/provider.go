@@ -371,6 +371,9 @@ func (b *background) start(name string, fn func(context.Context)) {
 func (b *background) shared(ctx context.Context) (context.Context, context.CancelFunc) {
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), httpx.DefaultTimeout)
 	stop := context.AfterFunc(b.ctx, cancel)
+	if b.ctx.Err() != nil {
+		cancel() // closed already: AfterFunc's own call would come too late
+	}
 	return ctx, func() {
 		stop()
 		cancel()
