@@ -34,13 +34,15 @@ func (v *Verifier) Require(next http.Handler, scopes ...string) http.Handler {
 	return require(func(r *http.Request) (*Verifier, *Token, error) {
 		t, err := v.Authenticate(r)
 		return v, t, err
-	}, next, scopes)
+	}, v, next, scopes)
 }
 
 // require is Require for the Verifier authenticate chooses for each
 // request: it answers and emits events as that Verifier's configuration
-// says.
-func require(authenticate func(*http.Request) (*Verifier, *Token, error), next http.Handler, scopes []string) http.Handler {
+// says. A request authenticate refuses without choosing one (a nil
+// Verifier: a token of no known issuer) is answered as fallback's
+// configuration says, and its event names no issuer.
+func require(authenticate func(*http.Request) (*Verifier, *Token, error), fallback *Verifier, next http.Handler, scopes []string) http.Handler {
 	scopes = slices.Clone(scopes)
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		v, t, err := authenticate(r)
@@ -48,7 +50,13 @@ func require(authenticate func(*http.Request) (*Verifier, *Token, error), next h
 			err = checkScopes(t, scopes)
 		}
 		if err != nil {
-			v.refused(r, err)
+			issuer := ""
+			if v == nil {
+				v = fallback
+			} else {
+				issuer = v.cfg.Issuer
+			}
+			v.refused(r, issuer, err)
 			v.deny(w, r, err, scopes)
 			return
 		}
@@ -66,10 +74,10 @@ func require(authenticate func(*http.Request) (*Verifier, *Token, error), next h
 	})
 }
 
-// refused emits BearerRefused for r, which Require refuses with err. Its
-// kind is the scheme of r's Authorization header: "bearer", "dpop", or ""
+// refused emits BearerRefused for r, which Require refuses with err, for
+// issuer ("" when the token's is none of Issuers'). Its kind is the scheme of r's Authorization header: "bearer", "dpop", or ""
 // without one (or an unreadable one).
-func (v *Verifier) refused(r *http.Request, err error) {
+func (v *Verifier) refused(r *http.Request, issuer string, err error) {
 	s := v.cfg.Events
 	if !s.Enabled(r.Context(), events.BearerRefused) {
 		return
@@ -84,7 +92,7 @@ func (v *Verifier) refused(r *http.Request, err error) {
 			kind = "dpop"
 		}
 	}
-	s.Emit(r.Context(), events.Event{Name: events.BearerRefused, Issuer: v.cfg.Issuer, Kind: kind,
+	s.Emit(r.Context(), events.Event{Name: events.BearerRefused, Issuer: issuer, Kind: kind,
 		Reason: events.ReasonOf(err), Err: err})
 }
 

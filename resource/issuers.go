@@ -72,16 +72,17 @@ func (m *Issuers) Authenticate(r *http.Request) (*Token, error) {
 
 // Require is Verifier.Require by the Verifier the request's token belongs
 // to (see Issuers): a refused request is answered as that Verifier's
-// configuration says (the first one's for a token of none of them).
+// configuration says (the first one's for a token of none of them, whose
+// bearer.refused event names no issuer).
 func (m *Issuers) Require(next http.Handler, scopes ...string) http.Handler {
-	return require(m.authenticate, next, scopes)
+	return require(m.authenticate, m.all[0], next, scopes)
 }
 
 // authenticate authenticates r with the Verifier it chooses.
 func (m *Issuers) authenticate(r *http.Request) (*Verifier, *Token, error) {
 	v, key, keyed, err := m.choose(r)
 	if err != nil {
-		return m.all[0], nil, err
+		return nil, nil, err // answered as the first Verifier's configuration says
 	}
 	var t *Token
 	if keyed {

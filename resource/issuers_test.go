@@ -6,6 +6,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/oidcrp/oidcrp/events"
+	"github.com/oidcrp/oidcrp/events/eventstest"
 	"github.com/oidcrp/oidcrp/oidctest"
 	"github.com/oidcrp/oidcrp/resource"
 )
@@ -120,5 +122,40 @@ func TestNewIssuersConfig(t *testing.T) {
 	}
 	if _, err := resource.NewIssuers(a.v, b.v); err != nil {
 		t.Errorf("NewIssuers of two issuers, one introspecting: %v", err)
+	}
+}
+
+// TestIssuersEvents: each request's event names the issuer whose Verifier
+// checked it; a token of none of them is refused for its issuer, and its
+// event names none.
+func TestIssuersEvents(t *testing.T) {
+	rec := new(eventstest.Recorder)
+	a := newAPI(t, oidctest.Config{}, func(c *resource.Config) { c.Events = rec })
+	b := newAPI(t, oidctest.Config{SigningAlg: "ES256"}, func(c *resource.Config) { c.ClientID, c.ClientSecret, c.Events = "", "", rec })
+	other := oidctest.NewServer(oidctest.Config{SigningAlg: "ES384"})
+	t.Cleanup(other.Close)
+	m, err := resource.NewIssuers(a.v, b.v)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		name  string
+		token string
+		want  events.Event
+	}{
+		{"a's", a.op.AccessToken(oidctest.AccessTokenOptions{}), events.Event{Name: events.BearerAccepted, Issuer: a.op.URL, Kind: "bearer"}},
+		{"b's", b.op.AccessToken(oidctest.AccessTokenOptions{}), events.Event{Name: events.BearerAccepted, Issuer: b.op.URL, Kind: "bearer"}},
+		{"a third issuer's", other.AccessToken(oidctest.AccessTokenOptions{}), events.Event{Name: events.BearerRefused, Kind: "bearer", Reason: events.ReasonIssuer}},
+	} {
+		rec.Reset()
+		serveHandler(func(next http.Handler) http.Handler { return m.Require(next) }, request("GET", "/", "Bearer "+tc.token))
+		evs := rec.Named(events.BearerAccepted, events.BearerRefused)
+		if len(evs) != 1 {
+			t.Errorf("%s: %d events: %+v", tc.name, len(evs), evs)
+			continue
+		}
+		if e := evs[0]; e.Name != tc.want.Name || e.Issuer != tc.want.Issuer || e.Kind != tc.want.Kind || e.Reason != tc.want.Reason {
+			t.Errorf("%s: %+v, want %+v", tc.name, e, tc.want)
+		}
 	}
 }
