@@ -145,6 +145,34 @@ func (p *page) step(name string, actions ...chromedp.Action[chromedp.Void]) {
 	}
 }
 
+// signIn plays the user at oidc-provider's login form, open in the tab:
+// the login name and a password, then the consent (the step named
+// consent), which must end on the page landed waits for.
+func (p *page) signIn(login, consent string, landed chromedp.Action[chromedp.Void]) {
+	p.t.Helper()
+	p.step("type the login name and password",
+		chromedp.SendKeys(chromedp.CSS(`input[name="login"]`), login),
+		chromedp.SendKeys(chromedp.CSS(`input[name="password"]`), "any password"))
+	p.step("sign in",
+		chromedp.Click(chromedp.CSS(`form:has(input[name="login"]) button[type="submit"]`)),
+		chromedp.WaitReady(chromedp.CSS(`input[name="prompt"][value="consent"]`)))
+	p.step(consent,
+		chromedp.Click(chromedp.CSS(`form:has(input[name="prompt"][value="consent"]) button[type="submit"]`)),
+		landed)
+}
+
+// wantHome checks that the tab is on app's home page, which names login's
+// user.
+func (p *page) wantHome(app *webapp, login string) {
+	p.t.Helper()
+	if name, want := run(p, "read the user's name", chromedp.Text(chromedp.ID("user"))), "Interop "+login; strings.TrimSpace(name) != want {
+		p.fail("logged in", fmt.Errorf("#user = %q, want %q", name, want))
+	}
+	if location := run(p, "read the address", chromedp.Location()); location != app.URL+"/" {
+		p.fail("logged in", fmt.Errorf("at %q, want the app's home page %s/", location, app.URL))
+	}
+}
+
 // run runs action within stepTimeout and returns its value; when it fails,
 // it saves a screenshot and ends the test.
 func run[T any](p *page, name string, action chromedp.Action[T]) T {
@@ -217,22 +245,9 @@ func TestBrowserLoginLogout(t *testing.T) {
 	tab.step("click Log in",
 		chromedp.Click(chromedp.ID("login")),
 		chromedp.WaitVisible(chromedp.CSS(`input[name="login"]`)))
-	tab.step("type the login name and password",
-		chromedp.SendKeys(chromedp.CSS(`input[name="login"]`), login),
-		chromedp.SendKeys(chromedp.CSS(`input[name="password"]`), "any password"))
-	tab.step("sign in",
-		chromedp.Click(chromedp.CSS(`form:has(input[name="login"]) button[type="submit"]`)),
-		chromedp.WaitReady(chromedp.CSS(`input[name="prompt"][value="consent"]`)))
-	tab.step("consent",
-		chromedp.Click(chromedp.CSS(`form:has(input[name="prompt"][value="consent"]) button[type="submit"]`)),
-		chromedp.WaitVisible(chromedp.ID("user")))
+	tab.signIn(login, "consent", chromedp.WaitVisible(chromedp.ID("user")))
 
-	if name, want := run(tab, "read the user's name", chromedp.Text(chromedp.ID("user"))), "Interop "+login; strings.TrimSpace(name) != want {
-		tab.fail("logged in", fmt.Errorf("#user = %q, want %q", name, want))
-	}
-	if location := run(tab, "read the address", chromedp.Location()); location != app.URL+"/" {
-		tab.fail("logged in", fmt.Errorf("at %q, want the app's home page %s/", location, app.URL))
-	}
+	tab.wantHome(app, login)
 	if status := run(tab, "fetch /me", fetchStatus("/me")); status != 200 {
 		tab.fail("logged in", fmt.Errorf("fetch /me: %d, want 200", status))
 	}

@@ -376,15 +376,7 @@ func TestCLILoopbackInChromium(t *testing.T) {
 	tab.step("follow the printed URL",
 		chromedp.Navigate(u),
 		chromedp.WaitVisible(chromedp.CSS(`input[name="login"]`)))
-	tab.step("type the login name and password",
-		chromedp.SendKeys(chromedp.CSS(`input[name="login"]`), login),
-		chromedp.SendKeys(chromedp.CSS(`input[name="password"]`), "any password"))
-	tab.step("sign in",
-		chromedp.Click(chromedp.CSS(`form:has(input[name="login"]) button[type="submit"]`)),
-		chromedp.WaitReady(chromedp.CSS(`input[name="prompt"][value="consent"]`)))
-	tab.step("consent",
-		chromedp.Click(chromedp.CSS(`form:has(input[name="prompt"][value="consent"]) button[type="submit"]`)),
-		chromedp.WaitVisible(chromedp.ID("title")))
+	tab.signIn(login, "consent", chromedp.WaitVisible(chromedp.ID("title")))
 	if title := run(tab, "read the page", chromedp.Text(chromedp.ID("title"))); title != "Logged in" {
 		tab.fail("logged in", fmt.Errorf("the loopback page says %q", title))
 	}

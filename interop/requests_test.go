@@ -182,22 +182,9 @@ func TestBrowserFormPostCrossSite(t *testing.T) {
 	tab.step("click Log in",
 		chromedp.Click(chromedp.ID("login")),
 		chromedp.WaitVisible(chromedp.CSS(`input[name="login"]`)))
-	tab.step("type the login name and password",
-		chromedp.SendKeys(chromedp.CSS(`input[name="login"]`), login),
-		chromedp.SendKeys(chromedp.CSS(`input[name="password"]`), "any password"))
-	tab.step("sign in",
-		chromedp.Click(chromedp.CSS(`form:has(input[name="login"]) button[type="submit"]`)),
-		chromedp.WaitReady(chromedp.CSS(`input[name="prompt"][value="consent"]`)))
-	tab.step("consent, and the form_post back to the app",
-		chromedp.Click(chromedp.CSS(`form:has(input[name="prompt"][value="consent"]) button[type="submit"]`)),
-		chromedp.WaitVisible(chromedp.ID("user")))
+	tab.signIn(login, "consent, and the form_post back to the app", chromedp.WaitVisible(chromedp.ID("user")))
 
-	if name, want := run(tab, "read the user's name", chromedp.Text(chromedp.ID("user"))), "Interop "+login; strings.TrimSpace(name) != want {
-		tab.fail("logged in", fmt.Errorf("#user = %q, want %q", name, want))
-	}
-	if location := run(tab, "read the address", chromedp.Location()); location != app.URL+"/" {
-		tab.fail("logged in", fmt.Errorf("at %q, want the app's home page %s/", location, app.URL))
-	}
+	tab.wantHome(app, login)
 	if status := run(tab, "fetch /userinfo", fetchStatus("/userinfo")); status != 200 {
 		tab.fail("logged in", fmt.Errorf("fetch /userinfo: %d, want 200", status))
 	}
