@@ -19,6 +19,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/oidcrp/oidcrp/internal/httpx"
 	"github.com/oidcrp/oidcrp/internal/jws"
 	"github.com/oidcrp/oidcrp/internal/randstr"
 )
@@ -283,7 +284,7 @@ func (n *dpopNonces) set(origin, nonce string) {
 func (rp *RP) rememberNonce(target *url.URL, h http.Header) bool {
 	nonce, ok := ParseDPoPNonce(h)
 	if ok {
-		rp.nonces.set(originOf(target), nonce)
+		rp.nonces.set(httpx.Origin(target), nonce)
 	}
 	return ok
 }
@@ -302,21 +303,6 @@ func ParseDPoPNonce(h http.Header) (nonce string, ok bool) {
 		}
 	}
 	return v[0], true
-}
-
-// originOf is u's scheme, host and port, lower case, with the scheme's
-// default port made explicit: the key nonces are remembered under.
-func originOf(u *url.URL) string {
-	scheme, port := strings.ToLower(u.Scheme), u.Port()
-	if port == "" {
-		switch scheme {
-		case "https":
-			port = "443"
-		case "http":
-			port = "80"
-		}
-	}
-	return scheme + "://" + strings.ToLower(u.Hostname()) + ":" + port
 }
 
 // maxChallenge bounds the WWW-Authenticate header values read.
@@ -499,7 +485,7 @@ func (rp *RP) DPoPRoundTrip(base http.RoundTripper, req *http.Request, key *DPoP
 				out.Body = body
 			}
 		}
-		proof, err := rp.proof(key, req.Method, req.URL, accessToken, rp.nonces.get(originOf(req.URL)))
+		proof, err := rp.proof(key, req.Method, req.URL, accessToken, rp.nonces.get(httpx.Origin(req.URL)))
 		if err != nil {
 			if req.Body != nil {
 				req.Body.Close()

@@ -90,7 +90,7 @@ func (rp *RP) postDPoP(ctx context.Context, endpoint string, form url.Values, ke
 			return nil, nil, err
 		}
 		if key != nil {
-			proof, err := rp.proof(key, http.MethodPost, req.URL, "", rp.nonces.get(originOf(req.URL)))
+			proof, err := rp.proof(key, http.MethodPost, req.URL, "", rp.nonces.get(httpx.Origin(req.URL)))
 			if err != nil {
 				return nil, nil, err
 			}

@@ -58,7 +58,7 @@ func (rp *RP) UserInfoDPoP(ctx context.Context, key *DPoPKey, accessToken, subje
 		if key == nil {
 			req.Header.Set("Authorization", "Bearer "+accessToken)
 		} else {
-			proof, perr := rp.proof(key, http.MethodGet, req.URL, accessToken, rp.nonces.get(originOf(req.URL)))
+			proof, perr := rp.proof(key, http.MethodGet, req.URL, accessToken, rp.nonces.get(httpx.Origin(req.URL)))
 			if perr != nil {
 				return nil, perr
 			}

@@ -5,13 +5,12 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
-	"net/url"
-	"strings"
 	"time"
 
 	"golang.org/x/oauth2"
 
 	"github.com/oidcrp/oidcrp/client"
+	"github.com/oidcrp/oidcrp/internal/httpx"
 	"github.com/oidcrp/oidcrp/session"
 )
 
@@ -208,20 +207,5 @@ func sameOriginAsFirst(req *http.Request) bool {
 	for first.Response != nil && first.Response.Request != nil {
 		first = first.Response.Request
 	}
-	return first == req || origin(first.URL) == origin(req.URL)
-}
-
-// origin is u's scheme, host and port, with the scheme's default port made
-// explicit.
-func origin(u *url.URL) string {
-	scheme, port := strings.ToLower(u.Scheme), u.Port()
-	if port == "" {
-		switch scheme {
-		case "https":
-			port = "443"
-		case "http":
-			port = "80"
-		}
-	}
-	return scheme + "://" + strings.ToLower(u.Hostname()) + ":" + port
+	return first == req || httpx.SameOrigin(first.URL, req.URL)
 }

@@ -116,6 +116,13 @@ func SameOrigin(a, b *url.URL) bool {
 		port(a) == port(b)
 }
 
+// Origin is u's origin (RFC 6454) as a string: scheme and host in lower
+// case and the port, the scheme's default made explicit, so that two URLs
+// have the same Origin exactly when SameOrigin holds.
+func Origin(u *url.URL) string {
+	return strings.ToLower(u.Scheme) + "://" + net.JoinHostPort(strings.ToLower(u.Hostname()), port(u))
+}
+
 func port(u *url.URL) string {
 	if p := u.Port(); p != "" {
 		return p

@@ -192,3 +192,24 @@ func TestSend(t *testing.T) {
 		t.Errorf("huge body: %v", err)
 	}
 }
+
+// TestOrigin: Origin is equal for two URLs exactly when SameOrigin holds.
+func TestOrigin(t *testing.T) {
+	urls := []string{
+		"https://op.example.com/token", "HTTPS://OP.example.com:443/other", "https://op.example.com:8443/",
+		"http://op.example.com/", "http://op.example.com:80/x", "http://127.0.0.1:8080/", "http://[::1]:8080/",
+		"http://[::1]/", "http://127.0.0.1/",
+	}
+	for _, a := range urls {
+		for _, b := range urls {
+			ua, _ := url.Parse(a)
+			ub, _ := url.Parse(b)
+			if same := Origin(ua) == Origin(ub); same != SameOrigin(ua, ub) {
+				t.Errorf("%s %s: Origin %q, %q; SameOrigin %v", a, b, Origin(ua), Origin(ub), SameOrigin(ua, ub))
+			}
+		}
+	}
+	if got, _ := url.Parse("HTTPS://OP.Example.com/x"); Origin(got) != "https://op.example.com:443" {
+		t.Errorf("Origin = %q", Origin(got))
+	}
+}
