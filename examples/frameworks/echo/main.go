@@ -4,11 +4,8 @@
 package main
 
 import (
-	"context"
 	"io"
-	"log/slog"
 	"net/http"
-	"os"
 
 	"github.com/labstack/echo/v4"
 
@@ -16,17 +13,7 @@ import (
 	"github.com/oidcrp/oidcrp/middleware"
 )
 
-func main() {
-	logger := slog.New(slog.NewTextHandler(os.Stderr, nil))
-	app, err := setup.New(context.Background(), os.Getenv, "", logger)
-	if err != nil {
-		logger.Error("echo example", "error", err)
-		os.Exit(1)
-	}
-	defer app.Close()
-	logger.Info("listening", "url", "http://"+app.Addr+"/me")
-	logger.Error("echo example", "error", http.ListenAndServe(app.Addr, routes(app.Auth, app.APIURL)))
-}
+func main() { setup.Main("echo", routes) }
 
 // routes mounts the login handlers and the guarded routes.
 func routes(auth *middleware.Auth, apiURL string) http.Handler {

@@ -11,6 +11,9 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net/http"
+	"os"
+	"time"
 
 	"github.com/oidcrp/oidcrp/client"
 	"github.com/oidcrp/oidcrp/middleware"
@@ -106,4 +109,29 @@ func (a *App) Close() {
 	if a.embedded != nil {
 		a.embedded.Close()
 	}
+}
+
+// Main runs an example: the app from the environment, its routes served
+// on Addr with the limits the web app documents (64 KiB of headers, read,
+// write and idle timeouts), until the server fails. name names the example
+// in its log.
+func Main(name string, routes func(auth *middleware.Auth, apiURL string) http.Handler) {
+	logger := slog.New(slog.NewTextHandler(os.Stderr, nil))
+	app, err := New(context.Background(), os.Getenv, "", logger)
+	if err != nil {
+		logger.Error(name+" example", "error", err)
+		os.Exit(1)
+	}
+	defer app.Close()
+	srv := &http.Server{
+		Addr:              app.Addr,
+		Handler:           routes(app.Auth, app.APIURL),
+		MaxHeaderBytes:    64 << 10,
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       30 * time.Second,
+		WriteTimeout:      60 * time.Second,
+		IdleTimeout:       2 * time.Minute,
+	}
+	logger.Info("listening", "url", "http://"+app.Addr+"/me")
+	logger.Error(name+" example", "error", srv.ListenAndServe())
 }
