@@ -9,6 +9,7 @@ import (
 	"log"
 	"net/http"
 	"os"
+	"time"
 
 	"github.com/oidcrp/oidcrp/client"
 	"github.com/oidcrp/oidcrp/middleware"
@@ -49,6 +50,8 @@ func main() {
 		// Call an API as the user; the token refreshes itself:
 		// resp, err := auth.HTTPClient(r).Get("https://api.example.com/v1/reports")
 	})))
-	log.Fatal(http.ListenAndServe(":8080", mux))
+	srv := &http.Server{Addr: ":8080", Handler: mux, MaxHeaderBytes: 64 << 10,
+		ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 30 * time.Second, WriteTimeout: time.Minute}
+	log.Fatal(srv.ListenAndServe())
 	// README quick start ends.
 }
