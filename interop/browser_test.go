@@ -145,6 +145,18 @@ func (p *page) step(name string, actions ...chromedp.Action[chromedp.Void]) {
 	}
 }
 
+// openLogin opens app's home page and clicks its Log in link, which must
+// lead to the provider's login form.
+func (p *page) openLogin(app *webapp) {
+	p.t.Helper()
+	p.step("open the app",
+		chromedp.Navigate(app.URL+"/"),
+		chromedp.WaitVisible(chromedp.ID("login")))
+	p.step("click Log in",
+		chromedp.Click(chromedp.ID("login")),
+		chromedp.WaitVisible(chromedp.CSS(`input[name="login"]`)))
+}
+
 // signIn plays the user at oidc-provider's login form, open in the tab:
 // the login name and a password, then the consent (the step named
 // consent), which must end on the page landed waits for.
@@ -239,12 +251,7 @@ func TestBrowserLoginLogout(t *testing.T) {
 
 	// Each step waits for an element only the next page has, so that no
 	// click races the navigation it starts.
-	tab.step("open the app",
-		chromedp.Navigate(app.URL+"/"),
-		chromedp.WaitVisible(chromedp.ID("login")))
-	tab.step("click Log in",
-		chromedp.Click(chromedp.ID("login")),
-		chromedp.WaitVisible(chromedp.CSS(`input[name="login"]`)))
+	tab.openLogin(app)
 	tab.signIn(login, "consent", chromedp.WaitVisible(chromedp.ID("user")))
 
 	tab.wantHome(app, login)

@@ -176,12 +176,7 @@ func TestBrowserFormPostCrossSite(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	tab.step("open the app",
-		chromedp.Navigate(app.URL+"/"),
-		chromedp.WaitVisible(chromedp.ID("login")))
-	tab.step("click Log in",
-		chromedp.Click(chromedp.ID("login")),
-		chromedp.WaitVisible(chromedp.CSS(`input[name="login"]`)))
+	tab.openLogin(app)
 	tab.signIn(login, "consent, and the form_post back to the app", chromedp.WaitVisible(chromedp.ID("user")))
 
 	tab.wantHome(app, login)
