@@ -351,9 +351,9 @@ func (m *Manager) Load(r *http.Request) (*Session, error) {
 		if s.ID != string(id) {
 			return nil, fmt.Errorf("%w: store record of another session", ErrInvalid)
 		}
-		if s.Issuer == "" {
-			s.Issuer = m.cfg.DefaultIssuer
-		}
+	}
+	if s.Issuer == "" {
+		s.Issuer = m.cfg.DefaultIssuer // sealed before sessions recorded their issuer
 	}
 	now := m.cfg.Now()
 	if absolute := now.After(s.CreatedAt.Add(m.cfg.AbsoluteTimeout)); absolute || now.After(s.LastSeen.Add(m.cfg.IdleTimeout)) {

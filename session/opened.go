@@ -67,9 +67,6 @@ func (m *Manager) openCookie(name, value string) (*Session, error) {
 	if err := m.decode(name, value, s); err != nil {
 		return nil, err
 	}
-	if s.Issuer == "" {
-		s.Issuer = m.cfg.DefaultIssuer
-	}
 	if cache != nil {
 		c := *s
 		cache.put(value, &c)
