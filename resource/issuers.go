@@ -84,12 +84,11 @@ func (m *Issuers) authenticate(r *http.Request) (*Verifier, *Token, error) {
 	if err != nil {
 		return nil, nil, err // answered as the first Verifier's configuration says
 	}
-	var t *Token
+	var known *cacheKey
 	if keyed {
-		t, err = v.authenticate(r, &key)
-	} else {
-		t, err = v.authenticate(r, nil)
+		known = &key
 	}
+	t, err := v.authenticate(r, known)
 	return v, t, err
 }
 
