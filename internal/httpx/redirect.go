@@ -120,7 +120,11 @@ func SameOrigin(a, b *url.URL) bool {
 // case and the port, the scheme's default made explicit, so that two URLs
 // have the same Origin exactly when SameOrigin holds.
 func Origin(u *url.URL) string {
-	return strings.ToLower(u.Scheme) + "://" + net.JoinHostPort(strings.ToLower(u.Hostname()), port(u))
+	host := strings.ToLower(u.Hostname())
+	if strings.IndexByte(host, ':') >= 0 {
+		host = "[" + host + "]" // IPv6
+	}
+	return strings.ToLower(u.Scheme) + "://" + host + ":" + port(u)
 }
 
 func port(u *url.URL) string {

@@ -213,3 +213,12 @@ func TestOrigin(t *testing.T) {
 		t.Errorf("Origin = %q", Origin(got))
 	}
 }
+
+// TestOriginAllocations: Origin is on the per-request path of DPoP calls
+// (the nonce of the origin): one allocation for a lower-case URL.
+func TestOriginAllocations(t *testing.T) {
+	u, _ := url.Parse("https://api.example.com/v1/items?x=1")
+	if n := testing.AllocsPerRun(100, func() { _ = Origin(u) }); n > 1 {
+		t.Errorf("Origin: %.0f allocations, want at most 1", n)
+	}
+}
